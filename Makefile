@@ -1,0 +1,27 @@
+# `make run` and `make test` need only Python 3.11+ and make: both create
+# .venv and install requirements.txt into it on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Extra pytest arguments, such as ARGS="-k preconditions -x".
+ARGS ?=
+
+.PHONY: run test install clean
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -c 'import sys; sys.exit("personsvc needs Python 3.11 or newer; set PYTHON=python3.11" if sys.version_info < (3, 11) else 0)'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/python run.py
+
+test: install
+	$(BIN)/python -m pytest $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,64 @@
+"""The Tornado application factory, shared by run.py and the tests."""
+
+from __future__ import annotations
+
+import logging
+
+import tornado.web
+
+from personsvc.config import Settings
+from personsvc.handlers.base import BaseHandler, NotFoundHandler
+from personsvc.handlers.persons import PersonHandler, PersonsHandler, VersionHandler, VersionsHandler
+from personsvc.store import PersonStore
+
+access_log = logging.getLogger("personsvc.access")
+
+
+def log_request(handler: tornado.web.RequestHandler) -> None:
+    """Write one access-log line per request: method, path, status, duration, request id."""
+    status = handler.get_status()
+    if status < 400:
+        level = logging.INFO
+    elif status < 500:
+        level = logging.WARNING
+    else:
+        level = logging.ERROR
+    if not access_log.isEnabledFor(level):
+        return
+    request_id = handler.request_id if isinstance(handler, BaseHandler) else "-"
+    duration_ms = 1000.0 * handler.request.request_time()
+    access_log.log(
+        level,
+        "%s %s %d %.1fms request_id=%s",
+        handler.request.method,
+        handler.request.uri,
+        status,
+        duration_ms,
+        request_id,
+    )
+
+
+class InFlight:
+    """Count of requests that have started and not yet finished, for a clean shutdown."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def make_app(settings: Settings, store: PersonStore) -> tornado.web.Application:
+    context = {"store": store, "settings": settings}
+    uuid_segment = r"([^/]+)"
+    routes = [
+        (r"/persons", PersonsHandler, context),
+        (rf"/persons/{uuid_segment}", PersonHandler, context),
+        (rf"/persons/{uuid_segment}/versions", VersionsHandler, context),
+        (rf"/persons/{uuid_segment}/versions/([^/]+)", VersionHandler, context),
+    ]
+    return tornado.web.Application(
+        routes,
+        default_handler_class=NotFoundHandler,
+        default_handler_args=context,
+        log_function=log_request,
+        compress_response=False,
+        in_flight=InFlight(),
+    )

@@ -1,0 +1,259 @@
+"""Settings, read from one place.
+
+Each setting comes from the first of these that sets it: the command line,
+an environment variable ``PERSONSVC_<NAME>``, a key in the TOML config file,
+the default below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG_FILE = Path("config/personsvc.toml")
+ENV_PREFIX = "PERSONSVC_"
+
+
+class ConfigError(ValueError):
+    """A setting has an invalid value; the message names the setting and its source."""
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"must be at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError(f"must be a TCP port from 0 to 65535, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError(f"must be greater than 0, got {value}")
+    return value
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {text!r}")
+        return text
+
+    return parse
+
+
+def _optional_str(text: str) -> str | None:
+    return text or None
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One setting: its name, parser, default and help text (with the unit)."""
+
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+    metavar: str = ""
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", str, "127.0.0.1", "address to listen on", "ADDRESS"),
+    Option("port", _port, 8080, "TCP port to listen on (0 picks a free port)", "PORT"),
+    Option(
+        "redis_url",
+        _optional_str,
+        None,
+        "URL of an existing Redis, such as redis://localhost:6379/0; "
+        "when unset, an embedded redis-server is started",
+        "URL",
+    ),
+    Option(
+        "data_dir",
+        str,
+        "./var",
+        "directory for the embedded Redis's append-only file and log",
+        "DIR",
+    ),
+    Option(
+        "redis_fsync",
+        _choice("always", "everysec", "no"),
+        "everysec",
+        "appendfsync policy of the embedded Redis: always, everysec or no",
+        "POLICY",
+    ),
+    Option(
+        "redis_timeout",
+        _positive_float,
+        1.5,
+        "seconds to wait for Redis to connect or reply before answering 503",
+        "SECONDS",
+    ),
+    Option(
+        "redis_max_connections",
+        _positive_int,
+        64,
+        "maximum number of pooled Redis connections per process",
+        "COUNT",
+    ),
+    Option(
+        "max_body_size",
+        _positive_int,
+        16 * 1024 * 1024,
+        "largest accepted request body, in bytes",
+        "BYTES",
+    ),
+    Option(
+        "stream_batch_size",
+        _positive_int,
+        500,
+        "persons fetched from Redis per round trip while streaming read-all",
+        "COUNT",
+    ),
+    Option(
+        "shutdown_timeout",
+        _positive_float,
+        10.0,
+        "seconds that in-flight requests may take to finish after SIGTERM",
+        "SECONDS",
+    ),
+    Option(
+        "log_level",
+        _choice("debug", "info", "warning", "error"),
+        "info",
+        "lowest level of log lines written to standard error",
+        "LEVEL",
+    ),
+)
+
+OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    redis_url: str | None = None
+    data_dir: str = "./var"
+    redis_fsync: str = "everysec"
+    redis_timeout: float = 1.5
+    redis_max_connections: int = 64
+    max_body_size: int = 16 * 1024 * 1024
+    stream_batch_size: int = 500
+    shutdown_timeout: float = 10.0
+    log_level: str = "info"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _parse_value(option: Option, raw: Any, source: str) -> Any:
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise ConfigError(f"{source}: {option.name} must be a string or number, got {raw!r}")
+    try:
+        return option.parse(str(raw))
+    except ValueError as error:
+        raise ConfigError(f"{source}: invalid value for {option.name}: {error}") from None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read the ``[personsvc]`` table of a TOML file, rejecting unknown keys."""
+    try:
+        with path.open("rb") as file:
+            document = tomllib.load(file)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    table = document.get("personsvc", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [personsvc] must be a table")
+    unknown = sorted(set(table) - set(OPTIONS_BY_NAME))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}; "
+            f"known settings are {', '.join(OPTIONS_BY_NAME)}"
+        )
+    return {name: _parse_value(OPTIONS_BY_NAME[name], raw, str(path)) for name, raw in table.items()}
+
+
+def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Serve versioned person records from Redis over HTTP.",
+        epilog=(
+            "Each option can also be set as an environment variable PERSONSVC_<NAME> "
+            "(for example PERSONSVC_REDIS_URL) or as a key under [personsvc] in the "
+            "config file. The command line wins over the environment, which wins over "
+            "the file."
+        ),
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help=f"TOML config file (env PERSONSVC_CONFIG; default: {DEFAULT_CONFIG_FILE} if it exists)",
+    )
+    for option in OPTIONS:
+        default = "unset" if option.default is None else option.default
+        parser.add_argument(
+            option.flag,
+            dest=option.name,
+            metavar=option.metavar or None,
+            default=None,
+            help=f"{option.help} (env {option.env_var}; default: {default})",
+        )
+    return parser
+
+
+def load_settings(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    prog: str = "run.py",
+) -> Settings:
+    """Merge defaults, the config file, the environment and ``argv`` into Settings.
+
+    Raises ConfigError for a bad value, or SystemExit from argparse for bad flags.
+    """
+    environ = os.environ if environ is None else environ
+    parser = build_parser(prog)
+    arguments = parser.parse_args(argv)
+
+    values: dict[str, Any] = {option.name: option.default for option in OPTIONS}
+
+    config_path = arguments.config or environ.get(ENV_PREFIX + "CONFIG")
+    if config_path:
+        path = Path(config_path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        values.update(read_config_file(path))
+    elif DEFAULT_CONFIG_FILE.is_file():
+        values.update(read_config_file(DEFAULT_CONFIG_FILE))
+
+    for option in OPTIONS:
+        if option.env_var in environ:
+            values[option.name] = _parse_value(option, environ[option.env_var], option.env_var)
+
+    for option in OPTIONS:
+        raw = getattr(arguments, option.name)
+        if raw is not None:
+            values[option.name] = _parse_value(option, raw, option.flag)
+
+    return Settings(**values)

@@ -1,0 +1,220 @@
+"""The base handler: request ids, error rendering, logging and shared request parsing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import tornado.web
+
+from personsvc import errors
+from personsvc.config import Settings
+from personsvc.store import PersonStore, StoredVersion
+
+log = logging.getLogger("personsvc.request")
+
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,15}")
+ENTITY_TAG_PATTERN = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*')
+MAX_SAFE_VERSION = 2**53
+
+JSON_TYPE = "application/json"
+PROBLEM_TYPE = "application/problem+json"
+
+
+class RateLimitedLog:
+    """Log a repeated warning at most once per interval, with the count of the ones dropped."""
+
+    def __init__(self, logger: logging.Logger, interval: float = 1.0) -> None:
+        self.logger = logger
+        self.interval = interval
+        self.last = 0.0
+        self.dropped = 0
+
+    def warning(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self.last < self.interval:
+            self.dropped += 1
+            return
+        if self.dropped:
+            message += f" ({self.dropped} similar warnings dropped in the last interval)"
+        self.last = now
+        self.dropped = 0
+        self.logger.warning(message, *args)
+
+
+unavailable_log = RateLimitedLog(log)
+
+
+def parse_entity_tags(header: str, name: str) -> list[str]:
+    """Parse an If-Match or If-None-Match value into tags; '*' stays '*', weak tags keep 'W/'."""
+    if header.strip() == "*":
+        return ["*"]
+    tags = []
+    for part in header.split(","):
+        match = ENTITY_TAG_PATTERN.fullmatch(part)
+        if match is None:
+            raise errors.BadRequest(f'{name} must be * or a list of quoted entity tags such as "12-3", got {header!r}')
+        weak, opaque = match.groups()
+        tags.append(("W/" if weak else "") + opaque)
+    return tags
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    """Shared behaviour of every route; ``SUPPORTED_METHODS`` also feeds the Allow header."""
+
+    SUPPORTED_METHODS: tuple[str, ...] = ("OPTIONS",)
+
+    store: PersonStore
+    service_settings: Settings
+    # set_default_headers runs before initialize, so these start as class attributes.
+    _request_id: str | None = None
+    _counted = False
+
+    def initialize(self, store: PersonStore, settings: Settings) -> None:
+        self.store = store
+        self.service_settings = settings
+        self._counted = True
+        self.application.settings["in_flight"].count += 1
+
+    def _uncount(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.application.settings["in_flight"].count -= 1
+
+    def on_finish(self) -> None:
+        self._uncount()
+
+    def on_connection_close(self) -> None:
+        self._uncount()
+
+    # -- request id -----------------------------------------------------------
+
+    @property
+    def request_id(self) -> str:
+        if self._request_id is None:
+            given = self.request.headers.get("X-Request-ID", "")
+            self._request_id = given if REQUEST_ID_PATTERN.fullmatch(given) else uuid.uuid4().hex
+        return self._request_id
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Request-ID", self.request_id)
+
+    # -- errors -----------------------------------------------------------------
+
+    def _problem(self, error: BaseException | None, status: int) -> errors.Problem:
+        problem = errors.problem_for(error) if error is not None else None
+        if problem is not None:
+            return problem
+        if status >= 500:
+            return errors.InternalError()
+        problem = errors.generic_problem(status)
+        if isinstance(error, tornado.web.HTTPError) and error.log_message and status != 405:
+            problem.detail = error.log_message % error.args if error.args else error.log_message
+        return problem
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        problem = self._problem(error, status_code)
+        super().send_error(problem.status, **kwargs)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        problem = self._problem(error, status_code)
+        for name, value in problem.headers.items():
+            self.set_header(name, value)
+        if problem.status == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+            problem.detail = f"{self.request.method} is not allowed here; allowed: {', '.join(self.allowed_methods())}"
+        body = problem.body()
+        body["instance"] = self.request.path
+        body["request_id"] = self.request_id
+        self.set_header("Content-Type", PROBLEM_TYPE)
+        self.finish(json.dumps(body, ensure_ascii=False))
+
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        """Log each caught error once: 4xx as one line, 503 rate-limited, others with traceback."""
+        problem = errors.problem_for(value) if value is not None else None
+        if isinstance(value, tornado.web.HTTPError) and problem is None:
+            problem = self._problem(value, value.status_code)
+        where = f"{self.request.method} {self.request.path} request_id={self.request_id}"
+        if problem is not None and problem.status < 500:
+            log.info("%s: %d %s", where, problem.status, problem.detail)
+        elif problem is not None and problem.status == 503:
+            unavailable_log.warning("%s: Redis unavailable: %r", where, value)
+        else:
+            log.error("%s: unexpected error", where, exc_info=(typ, value, tb))
+
+    # -- shared parsing -------------------------------------------------------------
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        return list(cls.SUPPORTED_METHODS)
+
+    def options(self, *args: str) -> None:
+        self.set_header("Allow", ", ".join(self.allowed_methods()))
+        self.set_status(204)
+        self.finish()
+
+    @staticmethod
+    def parse_person_id(raw: str) -> str:
+        """Return the canonical lower-case form of a path id, or raise 400."""
+        if not UUID_PATTERN.fullmatch(raw):
+            raise errors.BadRequest(
+                f"invalid person id {raw[:80]!r}; ids are UUIDs such as 0b8f3c52-6f1e-4d43-9a4e-2f8f7a1c9d10"
+            )
+        return raw.lower()
+
+    @staticmethod
+    def parse_version(raw: str) -> int:
+        if not VERSION_PATTERN.fullmatch(raw):
+            raise errors.BadRequest(f"invalid version {raw[:40]!r}; versions are positive integers such as 1")
+        version = int(raw)
+        if version > MAX_SAFE_VERSION:
+            raise errors.NotFound("this person has no such version")
+        return version
+
+    def if_match(self) -> list[str] | None:
+        header = self.request.headers.get("If-Match")
+        return None if header is None else parse_entity_tags(header, "If-Match")
+
+    def not_modified(self, etag: str) -> bool:
+        """Return True if If-None-Match matches ``etag`` (weak comparison)."""
+        header = self.request.headers.get("If-None-Match")
+        if header is None:
+            return False
+        tags = parse_entity_tags(header, "If-None-Match")
+        return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
+
+    def reject_query(self, allowed: tuple[str, ...] = ()) -> None:
+        unknown = sorted(set(self.request.query_arguments) - set(allowed))
+        if unknown:
+            hint = f"; this path takes {', '.join(allowed)}" if allowed else "; this path takes none"
+            raise errors.BadRequest(f"unknown query parameter(s) {', '.join(unknown)}{hint}")
+
+    # -- responses --------------------------------------------------------------------
+
+    def send_version(self, stored: StoredVersion, status: int = 200) -> None:
+        """Send one stored version with its ETag, or 304 if If-None-Match matches on a GET."""
+        self.set_header("ETag", f'"{stored.etag}"')
+        if self.request.method in ("GET", "HEAD") and self.not_modified(stored.etag):
+            self.set_status(304)
+            self.finish()
+            return
+        self.set_status(status)
+        self.set_header("Content-Type", JSON_TYPE)
+        self.finish(stored.doc)
+
+
+class NotFoundHandler(BaseHandler):
+    """Every path that no route matches."""
+
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+    def prepare(self) -> None:
+        raise errors.NotFound(f"no resource at {self.request.path}; the API lives under /persons")

@@ -1,0 +1,112 @@
+"""Start the service: settings, embedded Redis, HTTP server and clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+from personsvc.app import make_app
+from personsvc.config import ConfigError, Settings, load_settings
+from personsvc.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+from personsvc.store import PersonStore
+
+log = logging.getLogger("personsvc")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with any password replaced by '***', for logs and errors."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host += f":{parts.port}"
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+async def _wait_for_requests(app_settings: dict, timeout: float) -> None:
+    in_flight = app_settings["in_flight"]
+    deadline = time.monotonic() + timeout
+    while in_flight.count > 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    if in_flight.count > 0:
+        log.warning("%d requests still running after %.1f s; closing them", in_flight.count, timeout)
+
+
+def make_server(app: tornado.web.Application, settings: Settings) -> tornado.httpserver.HTTPServer:
+    # Handlers that take a body answer 413 themselves when Content-Length is
+    # over the limit; this cap stops a chunked body that grows past it.
+    return tornado.httpserver.HTTPServer(app, max_body_size=settings.max_body_size)
+
+
+async def serve(settings: Settings, redis_url: str) -> None:
+    """Serve HTTP until SIGTERM or SIGINT, then drain in-flight requests and close the pool."""
+    store = PersonStore.from_url(redis_url, settings.redis_timeout, settings.redis_max_connections)
+    app = make_app(settings, store)
+    server = make_server(app, settings)
+    sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
+    server.add_sockets(sockets)
+    for sock in sockets:
+        host, port = sock.getsockname()[:2]
+        log.info("listening on http://%s:%d", f"[{host}]" if ":" in host else host, port)
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stopping.set)
+    await stopping.wait()
+
+    log.info("shutting down: no new connections, waiting up to %.1f s for requests", settings.shutdown_timeout)
+    server.stop()
+    await _wait_for_requests(app.settings, settings.shutdown_timeout)
+    await server.close_all_connections()
+    await store.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        settings = load_settings(argv)
+    except ConfigError as error:
+        print(f"run.py: error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+
+    embedded = None
+    redis_url = settings.redis_url
+    try:
+        if redis_url is None:
+            embedded = EmbeddedRedis(settings.data_dir, settings.redis_fsync)
+            embedded.start()
+            redis_url = embedded.url
+        else:
+            log.info("using Redis at %s", redact_url(redis_url))
+        asyncio.run(serve(settings, redis_url))
+    except EmbeddedRedisError as error:
+        log.error("cannot start the embedded Redis: %s", error)
+        return 1
+    except OSError as error:
+        log.error("cannot listen on %s:%d: %s", settings.host, settings.port, error)
+        return 1
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    log.info("stopped")
+    return 0

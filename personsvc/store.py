@@ -1,0 +1,216 @@
+"""Every Redis key name and Lua script of personsvc.
+
+Key layout (see docs/design.md for the full picture):
+
+- ``person:{<id>}``: meta hash of one person: ``current`` (current version
+  number), ``writes`` (count of writes ever made, never decreases) and
+  ``seq`` (creation sequence number).
+- ``person:{<id>}:v:<n>``: one hash per version: ``doc`` (the record exactly
+  as served, JSON) and ``etag`` (the entity tag, without quotes).
+- ``persons:index``: sorted set of person ids scored by creation sequence.
+- ``persons:seq``: counter that hands out creation sequence numbers.
+
+Atomicity invariant: every single-person operation is one Lua script, so it
+runs as one atomic step in one round trip. No interleaving of requests can
+leave ``current`` pointing at a missing version hash, a gap in versions
+1..current, or an index entry for a person without a meta hash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from importlib import resources
+
+import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+INDEX_KEY = "persons:index"
+SEQUENCE_KEY = "persons:seq"
+# read_batch.lua builds the same meta key names from ids.
+META_KEY_FORMAT = "person:{{{}}}"
+
+# Fields of a stored record, in the order in which documents list them.
+WRITABLE_FIELDS = ("first_name", "middle_name", "last_name", "email", "age")
+
+
+class StoreError(Exception):
+    """Base class of the errors the store raises for a request's outcome."""
+
+
+class PersonNotFound(StoreError):
+    pass
+
+
+class VersionNotFound(StoreError):
+    pass
+
+
+class PreconditionFailed(StoreError):
+    pass
+
+
+class IdConflict(StoreError):
+    """A create picked an id that is already taken."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """One version as stored: the JSON document served to clients and its entity tag."""
+
+    doc: bytes
+    etag: str
+
+
+def meta_key(person_id: str) -> str:
+    return META_KEY_FORMAT.format(person_id)
+
+
+def _load_script(name: str) -> str:
+    package = resources.files("personsvc") / "lua"
+    body = (package / f"{name}.lua").read_text(encoding="utf-8")
+    if name == "read_batch":
+        return body
+    prelude = (package / "prelude.lua").read_text(encoding="utf-8")
+    return prelude + "\n" + body
+
+
+def _if_match_arg(if_match: Sequence[str] | None) -> str:
+    """Encode a parsed If-Match list for the scripts: '' for none, '*' or tags."""
+    if not if_match:
+        return ""
+    return " ".join(if_match)
+
+
+def _stored(reply: list) -> StoredVersion:
+    return StoredVersion(doc=reply[1], etag=reply[2].decode())
+
+
+class PersonStore:
+    """Person records in Redis: one instance per process, shared by all handlers."""
+
+    SCRIPT_NAMES = (
+        "create",
+        "update",
+        "read",
+        "history",
+        "delete_current",
+        "delete_all",
+        "read_batch",
+    )
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self._scripts = {name: client.register_script(_load_script(name)) for name in self.SCRIPT_NAMES}
+
+    @classmethod
+    def from_url(cls, url: str, timeout: float, max_connections: int) -> PersonStore:
+        """Build a store with one connection pool; nothing connects until first use.
+
+        A Redis that does not answer within ``timeout`` seconds raises
+        redis.exceptions.TimeoutError; one immediate retry covers a pooled
+        connection that a Redis restart has closed.
+        """
+        client = redis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            max_connections=max_connections,
+            retry=Retry(NoBackoff(), 1),
+            health_check_interval=0,
+        )
+        return cls(client)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def ping(self) -> bool:
+        return bool(await self.client.ping())
+
+    async def _run(self, name: str, keys: list[str], args: list[str | int]) -> list:
+        return await self._scripts[name](keys=keys, args=args)
+
+    async def create(self, person_id: str, fields_json: str, updated_at: str) -> StoredVersion:
+        reply = await self._run(
+            "create", [meta_key(person_id), INDEX_KEY, SEQUENCE_KEY], [person_id, fields_json, updated_at]
+        )
+        if reply[0] == 409:
+            raise IdConflict(person_id)
+        return _stored(reply)
+
+    async def update(
+        self,
+        person_id: str,
+        fields_json: str,
+        updated_at: str,
+        if_match: Sequence[str] | None = None,
+        expected_version: int | None = None,
+    ) -> StoredVersion:
+        """Write version current + 1 if the preconditions hold, in one atomic step."""
+        args: list[str | int] = [
+            person_id,
+            fields_json,
+            updated_at,
+            _if_match_arg(if_match),
+            "" if expected_version is None else expected_version,
+        ]
+        reply = await self._run("update", [meta_key(person_id)], args)
+        self._raise_for_status(reply)
+        return _stored(reply)
+
+    async def read(self, person_id: str, version: int | None = None) -> StoredVersion:
+        reply = await self._run("read", [meta_key(person_id)], ["" if version is None else version])
+        if reply[0] == 404:
+            raise PersonNotFound(person_id) if reply[1] == b"person" else VersionNotFound(person_id)
+        return _stored(reply)
+
+    async def read_history(self, person_id: str, first: int, count: int) -> tuple[int, list[bytes]]:
+        """Return the current version number and the documents of versions first..first+count-1."""
+        reply = await self._run("history", [meta_key(person_id)], [first, count])
+        self._raise_for_status(reply)
+        return reply[1], reply[2:]
+
+    async def delete_current(self, person_id: str, if_match: Sequence[str] | None = None) -> StoredVersion | None:
+        """Remove the current version; return the new current one, or None if none remains."""
+        reply = await self._run(
+            "delete_current", [meta_key(person_id), INDEX_KEY], [person_id, _if_match_arg(if_match)]
+        )
+        self._raise_for_status(reply)
+        if reply[0] == 204:
+            return None
+        return _stored(reply)
+
+    async def delete_all(self, person_id: str, if_match: Sequence[str] | None = None) -> None:
+        reply = await self._run("delete_all", [meta_key(person_id), INDEX_KEY], [person_id, _if_match_arg(if_match)])
+        self._raise_for_status(reply)
+
+    async def read_batch(self, after_seq: str, count: int) -> tuple[str, bool, list[bytes]]:
+        """Read up to ``count`` persons created after ``after_seq``, in creation order.
+
+        Returns (last_seq, more, docs): the sequence number to continue after,
+        whether more index entries may follow, and the current documents.
+        Persons deleted after they were indexed are left out of ``docs``.
+        """
+        reply = await self._run("read_batch", [INDEX_KEY], [after_seq, count])
+        return reply[0].decode(), reply[1] == count, reply[2:]
+
+    @staticmethod
+    def _raise_for_status(reply: list) -> None:
+        status = reply[0]
+        if status == 404:
+            raise PersonNotFound()
+        if status == 412:
+            raise PreconditionFailed()
+
+
+__all__ = [
+    "IdConflict",
+    "PersonNotFound",
+    "PersonStore",
+    "PreconditionFailed",
+    "StoreError",
+    "StoredVersion",
+    "VersionNotFound",
+    "meta_key",
+]

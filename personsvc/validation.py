@@ -1,0 +1,286 @@
+"""Parse request bodies and check them against the person JSON Schema.
+
+The schema file ``schemas/person.json`` is the single source of the field
+rules. This module adds what JSON Schema cannot say about the raw text
+(strict JSON, UTF-8) and turns schema errors into messages that name the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import unicodedata
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+import email_validator
+import jsonschema
+from jsonschema.exceptions import ValidationError as SchemaError
+
+from personsvc.errors import FieldError, InvalidJson, ValidationFailed
+
+SCHEMA: dict[str, Any] = json.loads(
+    (resources.files("personsvc") / "schemas" / "person.json").read_text(encoding="utf-8")
+)
+NAME_MAX_LENGTH: int = SCHEMA["$defs"]["name"]["maxLength"]
+AGE_MINIMUM: int = SCHEMA["$defs"]["age"]["minimum"]
+AGE_MAXIMUM: int = SCHEMA["$defs"]["age"]["maximum"]
+
+FORMAT_CHECKER = jsonschema.FormatChecker(formats=("uuid",))
+
+
+@FORMAT_CHECKER.checks("email", raises=email_validator.EmailNotValidError)
+def _is_email(value: object) -> bool:
+    if isinstance(value, str):
+        email_validator.validate_email(value, check_deliverability=False)
+    return True
+
+
+def _validator(definition: str) -> jsonschema.protocols.Validator:
+    schema = {"$schema": SCHEMA["$schema"], "$defs": SCHEMA["$defs"], "$ref": f"#/$defs/{definition}"}
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema, format_checker=FORMAT_CHECKER)
+
+
+CREATE_VALIDATOR = _validator("PersonCreate")
+REPLACE_VALIDATOR = _validator("PersonReplace")
+
+SERVER_ASSIGNED = ("id", "version")
+
+
+# -- strict JSON ------------------------------------------------------------
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InvalidJson(f"duplicate key {key!r} in one object; each key may appear once")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> float:
+    raise InvalidJson(f"{name} is not valid JSON; send a finite number")
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise InvalidJson(f"number {text[:40]} is too large; send a finite number")
+    return value
+
+
+def _check_surrogates(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            strings = [item]
+        elif isinstance(item, dict):
+            strings = list(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            strings = []
+            stack.extend(item)
+        else:
+            continue
+        for text in strings:
+            if any("\ud800" <= char <= "\udfff" for char in text):
+                raise InvalidJson("a string contains an unpaired UTF-16 surrogate escape such as \\ud800")
+
+
+def parse_json(body: bytes) -> Any:
+    """Decode a request body as strict JSON in UTF-8, or raise InvalidJson."""
+    if not body.strip():
+        raise InvalidJson("the request body is empty; send a JSON object")
+    if body.startswith(b"\xef\xbb\xbf"):
+        raise InvalidJson("the body starts with a UTF-8 byte order mark; remove it")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidJson(f"the body is not valid UTF-8 (byte {error.start}); encode it as UTF-8") from None
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_reject_duplicates,
+            parse_constant=_reject_constant,
+            parse_float=_parse_float,
+        )
+    except json.JSONDecodeError as error:
+        raise InvalidJson(f"{error.msg} at line {error.lineno} column {error.colno}") from None
+    except RecursionError:
+        raise InvalidJson("the body is nested too deeply") from None
+    except ValueError as error:  # integers longer than Python's digit limit
+        raise InvalidJson(f"invalid number: {error}") from None
+    _check_surrogates(value)
+    return value
+
+
+# -- schema errors as messages ------------------------------------------------
+
+
+def _pointer(path: Any) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _name_pattern_detail(value: str) -> str:
+    for char in value:
+        if unicodedata.category(char) == "Cc":
+            return f"contains the control character U+{ord(char):04X}; remove it"
+    return "is blank; send at least one non-space character"
+
+
+def _details(error: SchemaError) -> Iterator[tuple[str, str]]:
+    """Yield (pointer, detail) pairs for one schema error."""
+    pointer = _pointer(error.absolute_path)
+    value = error.instance
+    keyword = error.validator
+
+    if keyword == "required":
+        for field in error.validator_value:
+            if field not in value:
+                yield f"{pointer}/{field}", "is required"
+    elif keyword == "additionalProperties":
+        for field in value:
+            if field in error.schema.get("properties", {}):
+                continue
+            if field in SERVER_ASSIGNED:
+                yield f"{pointer}/{field}", "is assigned by the server; remove it from a create"
+            else:
+                allowed = ", ".join(name for name in error.schema["properties"] if name != "updated_at")
+                yield f"{pointer}/{field}", f"is not a known field; the fields are {allowed}"
+    elif keyword == "type":
+        expected = error.validator_value
+        if expected == "object":
+            yield pointer, f"must be a JSON object, got {_json_type(value)}"
+        elif expected == "integer" and isinstance(value, float):
+            yield pointer, f"must be a whole number, got {value!r}"
+        else:
+            yield pointer, f"must be {'an' if expected == 'integer' else 'a'} {expected}, got {_json_type(value)}"
+    elif keyword == "minLength":
+        yield pointer, "must not be empty"
+    elif keyword == "maxLength":
+        yield pointer, f"must be at most {error.validator_value} characters, got {len(value)}"
+    elif keyword in ("minimum", "maximum"):
+        yield pointer, f"must be from {AGE_MINIMUM} to {AGE_MAXIMUM}, got {value!r}"
+    elif keyword == "pattern":
+        if value:  # an empty string already failed minLength
+            yield pointer, _name_pattern_detail(value)
+    elif keyword == "format" and error.validator_value == "email":
+        reason = str(error.cause) if error.cause else "invalid syntax"
+        yield pointer, f"is not a valid e-mail address: {reason}"
+    elif keyword == "format" and error.validator_value == "uuid":
+        yield pointer, "must be a UUID"
+    elif keyword == "anyOf":
+        # middle_name: null, or a string that breaks a name rule. Report the
+        # string rule, since a string was clearly meant.
+        if isinstance(value, str):
+            for sub_error in error.context or []:
+                if sub_error.validator != "type":
+                    yield from _details(sub_error)
+        else:
+            yield pointer, f"must be a string or null, got {_json_type(value)}"
+    else:
+        yield pointer, error.message
+
+
+def _collect(validator: jsonschema.protocols.Validator, instance: Any, prefix: str = "") -> list[FieldError]:
+    found: list[FieldError] = []
+    errors = sorted(validator.iter_errors(instance), key=lambda error: list(map(str, error.absolute_path)))
+    for error in errors:
+        for pointer, detail in _details(error):
+            found.append(FieldError(prefix + pointer, detail))
+    return found
+
+
+def _normalized(body: dict[str, Any]) -> dict[str, Any]:
+    """Return the writable fields of a valid body, with middle_name filled in and 36.0 as 36."""
+    fields = {name: body.get(name) for name in ("first_name", "middle_name", "last_name", "email", "age")}
+    fields["age"] = int(fields["age"])
+    return fields
+
+
+def validate_create(body: Any) -> dict[str, Any]:
+    """Return the normalized fields of a create body, or raise ValidationFailed."""
+    errors = _collect(CREATE_VALIDATOR, body)
+    if errors:
+        raise ValidationFailed(errors)
+    return _normalized(body)
+
+
+def validate_replace(body: Any, person_id: str) -> tuple[dict[str, Any], int | None]:
+    """Return (fields, version precondition) of a replace body, or raise ValidationFailed."""
+    errors = _collect(REPLACE_VALIDATOR, body)
+    if isinstance(body, dict) and isinstance(body.get("id"), str) and body["id"] != person_id:
+        errors.append(FieldError("/id", f"must equal the id in the path, {person_id}, or be left out"))
+    if errors:
+        raise ValidationFailed(errors)
+    return _normalized(body), _version(body)
+
+
+def _version(body: dict[str, Any]) -> int | None:
+    version = body.get("version")
+    return None if version is None else int(version)
+
+
+def apply_merge_patch(target: Any, patch: Any) -> Any:
+    """Apply an RFC 7396 JSON merge patch to ``target`` and return the result."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = apply_merge_patch(result.get(key), value)
+    return result
+
+
+def validate_patch(current: dict[str, Any], patch: Any, person_id: str) -> tuple[dict[str, Any], int | None]:
+    """Merge ``patch`` into the current record and validate the result as a whole.
+
+    Returns (fields, version precondition). A null for a required field is
+    reported at that field, since it is the patch that removed it.
+    """
+    if not isinstance(patch, dict):
+        raise ValidationFailed([FieldError("", f"must be a JSON object (a merge patch), got {_json_type(patch)}")])
+    base = {name: value for name, value in current.items() if name not in ("id", "version", "updated_at")}
+    merged = apply_merge_patch(base, patch)
+    for name in SERVER_ASSIGNED:
+        if name in patch and patch[name] is not None:
+            merged[name] = patch[name]
+
+    errors = _collect(REPLACE_VALIDATOR, merged)
+    for error in errors:
+        field = error.pointer.lstrip("/")
+        if error.detail == "is required" and field in patch:
+            error.detail = "is required; null removes a field, so it cannot be used here"
+    if isinstance(merged.get("id"), str) and merged["id"] != person_id:
+        errors.append(FieldError("/id", f"must equal the id in the path, {person_id}, or be left out"))
+    if errors:
+        raise ValidationFailed(errors)
+    return _normalized(merged), _version(merged)
+
+
+def encode_fields(fields: dict[str, Any]) -> str:
+    """Encode the writable fields as the inside of a JSON object, in document order."""
+    return ",".join(
+        f"{json.dumps(name)}:{json.dumps(value, ensure_ascii=False)}" for name, value in fields.items()
+    )
