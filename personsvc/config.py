@@ -104,7 +104,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "redis_timeout",
         _positive_float,
-        1.5,
+        1.0,
         "seconds to wait for Redis to connect or reply before answering 503",
         "SECONDS",
     ),
@@ -155,7 +155,7 @@ class Settings:
     redis_url: str | None = None
     data_dir: str = "./var"
     redis_fsync: str = "everysec"
-    redis_timeout: float = 1.5
+    redis_timeout: float = 1.0
     redis_max_connections: int = 64
     max_body_size: int = 16 * 1024 * 1024
     stream_batch_size: int = 500

@@ -109,18 +109,23 @@ class PersonStore:
         """Build a store with one connection pool; nothing connects until first use.
 
         A Redis that does not answer within ``timeout`` seconds raises
-        redis.exceptions.TimeoutError; one immediate retry covers a pooled
-        connection that a Redis restart has closed.
+        redis.exceptions.TimeoutError or ConnectionError. Commands are never
+        retried: a write script that timed out may still have run, and
+        running it again would write a second version. The pool itself
+        replaces a connection that a Redis restart has closed when it hands
+        the connection out.
         """
-        client = redis.Redis.from_url(
+        # A blocking pool makes a request wait (up to ``timeout``) for a free
+        # connection; the default pool raises at once when all are busy.
+        pool = redis.BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=timeout,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
-            max_connections=max_connections,
-            retry=Retry(NoBackoff(), 1),
-            health_check_interval=0,
+            retry=Retry(NoBackoff(), 0),
         )
-        return cls(client)
+        return cls(redis.Redis.from_pool(pool))
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -202,12 +202,17 @@ def _details(error: SchemaError) -> Iterator[tuple[str, str]]:
 
 
 def _collect(validator: jsonschema.protocols.Validator, instance: Any, prefix: str = "") -> list[FieldError]:
-    found: list[FieldError] = []
+    """Return one error per JSON Pointer: the first rule broken, in schema order.
+
+    A value often breaks several rules at once (a 300-character e-mail is
+    both too long and malformed); the first one is enough to fix it.
+    """
+    found: dict[str, FieldError] = {}
     errors = sorted(validator.iter_errors(instance), key=lambda error: list(map(str, error.absolute_path)))
     for error in errors:
         for pointer, detail in _details(error):
-            found.append(FieldError(prefix + pointer, detail))
-    return found
+            found.setdefault(prefix + pointer, FieldError(prefix + pointer, detail))
+    return list(found.values())
 
 
 def _normalized(body: dict[str, Any]) -> dict[str, Any]:

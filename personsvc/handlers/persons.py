@@ -54,7 +54,7 @@ class BodyMixin(BaseHandler):
             )
         charset = parameters.strip().lower().removeprefix("charset=").strip('"')
         if parameters.strip() and charset not in ("utf-8", "utf8"):
-            raise errors.UnsupportedMediaType(f"JSON bodies must be UTF-8, got {content_type!r}")
+            raise errors.UnsupportedMediaType(f"Content-Type charset must be utf-8 for JSON, got {content_type!r}")
 
         limit = self.service_settings.max_body_size
         length = self.request.headers.get("Content-Length")
