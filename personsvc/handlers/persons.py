@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -14,9 +17,10 @@ from personsvc.handlers.base import JSON_TYPE, BaseHandler
 from personsvc.handlers.streaming import StreamingMixin
 
 # A merge patch reads the current version, then writes only if it is still
-# current. Under heavy write contention it starts over this many times
-# before answering 503.
-PATCH_ATTEMPTS = 10
+# current. When another write got in between, it starts over after a short
+# random pause, for at most this many seconds before answering 503.
+PATCH_RETRY_SECONDS = 5.0
+PATCH_MAX_PAUSE_SECONDS = 0.005
 
 
 # How far past max_body_size a chunked body may run before Tornado drops the
@@ -139,8 +143,10 @@ class PersonHandler(BodyMixin):
     async def patch(self, _raw_id: str) -> None:
         self.reject_query()
         patch = self.json_body()
+        validation.check_patch(patch, self.person_id)
         if_match = self.if_match()
-        for _ in range(PATCH_ATTEMPTS):
+        deadline = time.monotonic() + PATCH_RETRY_SECONDS
+        while time.monotonic() < deadline:
             current = await self.store.read(self.person_id)
             fields, version = validation.validate_patch(json.loads(current.doc), patch, self.person_id)
             if if_match is not None and "*" not in if_match and current.etag not in if_match:
@@ -154,6 +160,7 @@ class PersonHandler(BodyMixin):
             except store.PreconditionFailed:
                 if (if_match is not None and "*" not in if_match) or version is not None:
                     raise
+                await asyncio.sleep(random.uniform(0, PATCH_MAX_PAUSE_SECONDS))
                 continue
             self.send_version(stored)
             return

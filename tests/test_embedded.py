@@ -1,0 +1,163 @@
+"""run.py as a user runs it: the embedded Redis, crashes, restarts and shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADA, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Service:
+    """One ``python run.py`` process in its own process group."""
+
+    def __init__(self, data_dir: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.log_path = data_dir.parent / f"service-{self.port}.log"
+        self.log_file = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "run.py", "--port", str(self.port), "--data-dir", str(data_dir), *extra],
+            cwd=ROOT,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PERSONSVC_CONFIG": str(ROOT / "config" / "personsvc.toml")},
+        )
+        self.wait_until_ready()
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_until_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"service exited with {self.process.returncode}:\n{self.log}")
+            try:
+                self.request("GET", "/persons")
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"service did not answer within {timeout} s:\n{self.log}")
+
+    def request(self, method: str, path: str, body: object = None) -> tuple[int, object]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def kill_group(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+        self.log_file.close()
+
+    def terminate(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(20)
+        self.log_file.close()
+        return code
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+def create_persons(service: Service, count: int) -> list[str]:
+    ids = []
+    for index in range(count):
+        status, person = service.request("POST", "/persons", {**ADA, "age": index})
+        assert status == 201
+        ids.append(person["id"])
+    return ids
+
+
+def listed_ids(service: Service) -> list[str]:
+    status, persons = service.request("GET", "/persons")
+    assert status == 200
+    return [person["id"] for person in persons]
+
+
+def test_restart_after_sigkill_keeps_acknowledged_writes(data_dir):
+    service = Service(data_dir)
+    ids = create_persons(service, 20)
+    status, _ = service.request("PUT", f"/persons/{ids[0]}", {**ADA, "first_name": "Changed"})
+    assert status == 200
+    time.sleep(1.5)  # appendfsync everysec: writes older than a second are on disk
+    service.kill_group()
+
+    restarted = Service(data_dir)
+    try:
+        assert listed_ids(restarted) == ids
+        status, person = restarted.request("GET", f"/persons/{ids[0]}")
+        assert person["version"] == 2
+        assert person["first_name"] == "Changed"
+    finally:
+        restarted.terminate()
+
+
+def test_fsync_always_keeps_every_acknowledged_write(data_dir):
+    service = Service(data_dir, "--redis-fsync", "always")
+    ids = create_persons(service, 10)
+    service.kill_group()
+
+    restarted = Service(data_dir, "--redis-fsync", "always")
+    try:
+        assert listed_ids(restarted) == ids
+    finally:
+        restarted.terminate()
+
+
+def test_sigterm_exits_cleanly_and_stops_redis(data_dir):
+    service = Service(data_dir)
+    create_persons(service, 1)
+
+    assert service.terminate() == 0
+
+    log = service.log
+    assert "embedded redis-server stopped (exit status 0)" in log
+    assert "Traceback" not in log
+    redis_pid = int(re.search(r"started \(pid (\d+)\)", log).group(1))
+    with pytest.raises(ProcessLookupError):
+        os.kill(redis_pid, 0)
+
+
+def test_second_service_on_same_data_dir_fails(data_dir):
+    first = Service(data_dir)
+    try:
+        second = subprocess.run(
+            [sys.executable, "run.py", "--port", str(free_port()), "--data-dir", str(data_dir)],
+            cwd=ROOT, capture_output=True, text=True, timeout=30,
+        )
+        assert second.returncode == 1
+        assert "another personsvc" in second.stderr
+        assert first.request("GET", "/persons")[0] == 200
+    finally:
+        first.terminate()
+
+
+def test_log_says_where_it_listens_and_stores(data_dir):
+    service = Service(data_dir)
+    service.terminate()
+    assert f"listening on http://127.0.0.1:{service.port}" in service.log
+    assert f"data in {data_dir}" in service.log
