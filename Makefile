@@ -3,7 +3,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Extra pytest arguments, such as ARGS="-k preconditions -x".
+# Extra arguments for run.py or pytest, such as ARGS="--port 9000" for
+# `make run` or ARGS="-k preconditions -x" for `make test`.
 ARGS ?=
 
 .PHONY: run test install clean
@@ -18,7 +19,7 @@ $(BIN)/.installed: requirements.txt
 install: $(BIN)/.installed
 
 run: install
-	$(BIN)/python run.py
+	$(BIN)/python run.py $(ARGS)
 
 test: install
 	$(BIN)/python -m pytest $(ARGS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
 from collections.abc import Iterator
 from importlib import resources
@@ -23,17 +24,15 @@ from personsvc.errors import FieldError, InvalidJson, ValidationFailed
 SCHEMA: dict[str, Any] = json.loads(
     (resources.files("personsvc") / "schemas" / "person.json").read_text(encoding="utf-8")
 )
-NAME_MAX_LENGTH: int = SCHEMA["$defs"]["name"]["maxLength"]
-AGE_MINIMUM: int = SCHEMA["$defs"]["age"]["minimum"]
-AGE_MAXIMUM: int = SCHEMA["$defs"]["age"]["maximum"]
 
 FORMAT_CHECKER = jsonschema.FormatChecker(formats=("uuid",))
 
 
 @FORMAT_CHECKER.checks("email", raises=email_validator.EmailNotValidError)
 def _is_email(value: object) -> bool:
+    # strict=True adds the RFC 5321 limit of 64 characters before the @.
     if isinstance(value, str):
-        email_validator.validate_email(value, check_deliverability=False)
+        email_validator.validate_email(value, check_deliverability=False, strict=True)
     return True
 
 
@@ -48,6 +47,11 @@ CREATE_VALIDATOR = _validator("PersonCreate")
 REPLACE_VALIDATOR = _validator("PersonReplace")
 
 SERVER_ASSIGNED = ("id", "version")
+
+# A person is one level deep; a bulk body two. Deeper values can only be
+# errors, and much deeper ones would make schema validation recurse.
+MAX_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # -- strict JSON ------------------------------------------------------------
@@ -73,22 +77,27 @@ def _parse_float(text: str) -> float:
     return value
 
 
-def _check_surrogates(value: Any) -> None:
-    stack = [value]
+def _check_nesting_and_surrogates(value: Any) -> None:
+    """Reject nesting deeper than MAX_DEPTH and strings with unpaired surrogates.
+
+    Deep values would make the schema validator recurse too far, and
+    unpaired surrogates cannot be encoded as UTF-8 for storage.
+    """
+    stack = [(value, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
             strings = [item]
-        elif isinstance(item, dict):
-            strings = list(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            strings = []
-            stack.extend(item)
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise InvalidJson(f"the body is nested too deeply; at most {MAX_DEPTH} levels are allowed")
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+            strings = list(item) if isinstance(item, dict) else []
         else:
             continue
         for text in strings:
-            if any("\ud800" <= char <= "\udfff" for char in text):
+            if _SURROGATE.search(text):
                 raise InvalidJson("a string contains an unpaired UTF-16 surrogate escape such as \\ud800")
 
 
@@ -110,12 +119,14 @@ def parse_json(body: bytes) -> Any:
             parse_float=_parse_float,
         )
     except json.JSONDecodeError as error:
-        raise InvalidJson(f"{error.msg} at line {error.lineno} column {error.colno}") from None
+        # The stdlib says "Invalid control character at"; drop the dangling "at".
+        message = error.msg.removesuffix(" at")
+        raise InvalidJson(f"{message} (line {error.lineno}, column {error.colno})") from None
     except RecursionError:
-        raise InvalidJson("the body is nested too deeply") from None
-    except ValueError as error:  # integers longer than Python's digit limit
-        raise InvalidJson(f"invalid number: {error}") from None
-    _check_surrogates(value)
+        raise InvalidJson(f"the body is nested too deeply; at most {MAX_DEPTH} levels are allowed") from None
+    except ValueError:  # an integer longer than Python's digit limit
+        raise InvalidJson("invalid number: an integer has too many digits") from None
+    _check_nesting_and_surrogates(value)
     return value
 
 
@@ -124,6 +135,11 @@ def parse_json(body: bytes) -> Any:
 
 def _pointer(path: Any) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _json_type(value: Any) -> str:
@@ -171,7 +187,7 @@ def _details(error: SchemaError) -> Iterator[tuple[str, str]]:
         if expected == "object":
             yield pointer, f"must be a JSON object, got {_json_type(value)}"
         elif expected == "integer" and isinstance(value, float):
-            yield pointer, f"must be a whole number, got {value!r}"
+            yield pointer, f"must be a whole number, got {_short(value)}"
         else:
             yield pointer, f"must be {'an' if expected == 'integer' else 'a'} {expected}, got {_json_type(value)}"
     elif keyword == "minLength":
@@ -179,7 +195,9 @@ def _details(error: SchemaError) -> Iterator[tuple[str, str]]:
     elif keyword == "maxLength":
         yield pointer, f"must be at most {error.validator_value} characters, got {len(value)}"
     elif keyword in ("minimum", "maximum"):
-        yield pointer, f"must be from {AGE_MINIMUM} to {AGE_MAXIMUM}, got {value!r}"
+        low, high = error.schema.get("minimum"), error.schema.get("maximum")
+        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+        yield pointer, f"must be {bounds}, got {_short(value)}"
     elif keyword == "pattern":
         if value:  # an empty string already failed minLength
             yield pointer, _name_pattern_detail(value)
@@ -222,6 +240,14 @@ def _normalized(body: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _id_mismatch(body: Any, person_id: str) -> list[FieldError]:
+    """Return an error if the body's id (any letter case) names another person than the path."""
+    body_id = body.get("id") if isinstance(body, dict) else None
+    if not isinstance(body_id, str) or body_id.lower() == person_id:
+        return []
+    return [FieldError("/id", f"must equal the id in the path, {person_id}, or be left out")]
+
+
 def validate_create(body: Any) -> dict[str, Any]:
     """Return the normalized fields of a create body, or raise ValidationFailed."""
     errors = _collect(CREATE_VALIDATOR, body)
@@ -233,8 +259,8 @@ def validate_create(body: Any) -> dict[str, Any]:
 def validate_replace(body: Any, person_id: str) -> tuple[dict[str, Any], int | None]:
     """Return (fields, version precondition) of a replace body, or raise ValidationFailed."""
     errors = _collect(REPLACE_VALIDATOR, body)
-    if isinstance(body, dict) and isinstance(body.get("id"), str) and body["id"] != person_id:
-        errors.append(FieldError("/id", f"must equal the id in the path, {person_id}, or be left out"))
+    if not any(error.pointer == "/id" for error in errors):
+        errors += _id_mismatch(body, person_id)
     if errors:
         raise ValidationFailed(errors)
     return _normalized(body), _version(body)
@@ -288,8 +314,8 @@ def validate_patch(current: dict[str, Any], patch: Any, person_id: str) -> tuple
         field = error.pointer.lstrip("/")
         if error.detail == "is required" and field in patch:
             error.detail = "is required; null removes a field, so it cannot be used here"
-    if isinstance(merged.get("id"), str) and merged["id"] != person_id:
-        errors.append(FieldError("/id", f"must equal the id in the path, {person_id}, or be left out"))
+    if not any(error.pointer == "/id" for error in errors):
+        errors += _id_mismatch(merged, person_id)
     if errors:
         raise ValidationFailed(errors)
     return _normalized(merged), _version(merged)

@@ -102,7 +102,18 @@ async def test_wrong_content_type_is_415(api, method, content_type):
     assert "Content-Type" in problem(response)["detail"]
 
 
-@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON", "application/json;charset=UTF-8"])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/json;charset=UTF-8",
+        "application/json; charset = utf-8",
+        'application/json; charset="utf-8"',
+        "application/json; charset=utf-8; foo=bar",
+        "application/json; foo=bar",
+    ],
+)
 @pytest.mark.gen_test
 async def test_json_content_type_variants_accepted(api, content_type):
     response = await api.request("POST", "/persons", ADA, content_type=content_type)
@@ -138,6 +149,28 @@ async def test_chunked_body_over_limit_is_413(api):
     )
     assert response.code == 413
     problem(response)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("POST", "/persons", 413),
+        ("GET", f"/persons/{MISSING_ID}/versions/1", 413),
+        ("DELETE", f"/persons/{MISSING_ID}/versions", 413),
+        ("GET", "/nowhere", 404),
+    ],
+)
+@pytest.mark.gen_test
+async def test_body_over_limit_on_any_route(api, method, path, status):
+    response = await api.request(method, path, raw=b" " * 5000)
+    assert response.code == status
+    problem(response)
+
+
+@pytest.mark.gen_test
+async def test_413_closes_connection(api):
+    response = await api.request("POST", "/persons", raw=b" " * 5000)
+    assert response.headers["Connection"] == "close"
 
 
 @pytest.mark.gen_test

@@ -93,6 +93,24 @@ async def test_replace_accepts_own_id_and_current_version(api):
 
 
 @pytest.mark.gen_test
+async def test_replace_with_upper_case_id_in_path_and_body(api):
+    person = await api.create()
+    upper = person["id"].upper()
+    response = await api.request("PUT", f"/persons/{upper}", {**BOB, "id": upper})
+    assert response.code == 200
+    assert json.loads(response.body)["id"] == person["id"]
+
+
+@pytest.mark.gen_test
+async def test_replace_with_version_zero_is_400(api):
+    person = await api.create()
+    response = await api.request("PUT", f"/persons/{person['id']}", {**BOB, "version": 0})
+    error = problem(response)["errors"][0]
+    assert error["pointer"] == "/version"
+    assert error["detail"] == "must be at least 1, got 0"
+
+
+@pytest.mark.gen_test
 async def test_replace_with_other_id_is_400(api):
     person = await api.create()
     response = await api.request("PUT", f"/persons/{person['id']}", {**BOB, "id": str(uuid.uuid4())})

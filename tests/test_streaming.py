@@ -41,6 +41,13 @@ async def test_read_all_batch_boundaries(api, count):
 
 
 @pytest.mark.gen_test
+async def test_empty_read_all_is_chunked_without_etag(api):
+    response = await api.request("GET", "/persons")
+    assert response.headers.get("Transfer-Encoding") == "chunked"
+    assert "ETag" not in response.headers
+
+
+@pytest.mark.gen_test
 async def test_read_all_skips_deleted_persons(api):
     created = await create_many(api, 9)
     for index in (0, 3, 4, 5, 8):
@@ -120,6 +127,7 @@ async def test_head_read_all_has_no_body(api):
     assert response.code == 200
     assert response.body == b""
     assert "ETag" not in response.headers
+    assert "Content-Length" not in response.headers
 
 
 async def store_many(store, count):

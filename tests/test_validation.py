@@ -67,6 +67,10 @@ INVALID = [
     pytest.param(with_field("first_name", "A\nB"), "/first_name", "U+000A", id="name-newline"),
     pytest.param(with_field("last_name", "A\x7fB"), "/last_name", "U+007F", id="name-delete"),
     pytest.param(with_field("last_name", "A\x85B"), "/last_name", "U+0085", id="name-c1-control"),
+    pytest.param(with_field("first_name", "Ada\n"), "/first_name", "U+000A", id="name-trailing-newline"),
+    pytest.param(with_field("middle_name", "B\n"), "/middle_name", "U+000A", id="middle-name-trailing-newline"),
+    pytest.param(with_field("first_name", "\x00"), "/first_name", "U+0000", id="name-nul"),
+    pytest.param(with_field("first_name", [[[[1]]]]), "/first_name", "string", id="name-nested-array"),
     pytest.param(with_field("first_name", 7), "/first_name", "string", id="name-number"),
     pytest.param(without_field("first_name"), "/first_name", "required", id="first-name-missing"),
     pytest.param(without_field("last_name"), "/last_name", "required", id="last-name-missing"),
@@ -78,6 +82,8 @@ INVALID = [
     pytest.param(with_field("email", "a@@example.com"), "/email", "e-mail", id="email-two-ats"),
     pytest.param(with_field("email", "a b@example.com"), "/email", "e-mail", id="email-space"),
     pytest.param(with_field("email", "a" * 250 + "@example.com"), "/email", "254", id="email-255-chars"),
+    pytest.param(with_field("email", "a" * 65 + "@example.com"), "/email", "before the @", id="email-local-part-65"),
+    pytest.param(with_field("email", "ada@example.com\n"), "/email", "e-mail", id="email-trailing-newline"),
     pytest.param(without_field("email"), "/email", "required", id="email-missing"),
     pytest.param(with_field("nickname", "Ada"), "/nickname", "not a known field", id="unknown-field"),
     pytest.param(with_field("id", "0b8f3c52-6f1e-4d43-9a4e-2f8f7a1c9d10"), "/id", "assigned by the server",
@@ -96,6 +102,20 @@ async def test_invalid_person_is_400(api, body, pointer, detail):
     assert body["type"] == "/problems/validation-failed"
     assert [error["pointer"] for error in body["errors"]] == [pointer]
     assert detail in body["errors"][0]["detail"]
+
+
+@pytest.mark.gen_test
+async def test_email_local_part_64_is_valid(api):
+    response = await api.request("POST", "/persons", with_field("email", "a" * 64 + "@example.com"))
+    assert response.code == 201
+
+
+@pytest.mark.gen_test
+async def test_long_value_is_shortened_in_detail(api):
+    response = await api.request("POST", "/persons", raw=b'{"first_name": "A", "last_name": "B", '
+                                 b'"email": "a@example.com", "age": ' + b"9" * 4000 + b"}")
+    detail = problem(response)["errors"][0]["detail"]
+    assert len(detail) < 100
 
 
 @pytest.mark.gen_test
@@ -131,11 +151,14 @@ MALFORMED = [
     pytest.param(b'{"age": Infinity}', "Infinity", id="infinity"),
     pytest.param(b'{"age": -Infinity}', "Infinity", id="minus-infinity"),
     pytest.param(b'{"age": 1e400}', "too large", id="overflowing-float"),
-    pytest.param(b'{"age": ' + b"9" * 5000 + b"}", "invalid number", id="5000-digit-integer"),
+    pytest.param(b'{"age": ' + b"9" * 5000 + b"}", "too many digits", id="5000-digit-integer"),
     pytest.param(b'{"age": 1, "age": 2}', "duplicate key", id="duplicate-key"),
     pytest.param(b'{"a": {"b": 1, "b": "x"}}', "duplicate key", id="nested-duplicate-key"),
     pytest.param(b'{"first_name": "\\ud800"}', "surrogate", id="lone-surrogate"),
     pytest.param(b"[" * 100_000, "nested too deeply", id="deep-nesting"),
+    pytest.param(b'{"first_name": ' + b"[" * 979 + b"1" + b"]" * 979 + b"}", "nested too deeply",
+                 id="deep-nesting-in-field"),
+    pytest.param(b'{"first_name": "A\tB"}', "Invalid control character (line 1", id="raw-tab-in-string"),
     pytest.param(b"{} {}", "Extra data", id="two-documents"),
 ]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import tornado.web
 
-from personsvc import errors
+from personsvc import errors, validation
 from personsvc.config import Settings
 from personsvc.store import PersonStore, StoredVersion
 
@@ -20,8 +20,11 @@ log = logging.getLogger("personsvc.request")
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,15}")
-ENTITY_TAG_PATTERN = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*')
+ENTITY_TAG_PATTERN = re.compile(r'\s*(W/)?"[\x21\x23-\x7e\x80-\xff]*"\s*')
 MAX_SAFE_VERSION = 2**53
+# How far past max_body_size a chunked body may run before Tornado drops the
+# connection; data_received answers 413 as soon as the limit is crossed.
+CHUNKED_SLACK_BYTES = 1024 * 1024
 
 JSON_TYPE = "application/json"
 PROBLEM_TYPE = "application/problem+json"
@@ -51,24 +54,51 @@ class RateLimitedLog:
 unavailable_log = RateLimitedLog(log)
 
 
+def check_content_type(header: str, accepted: tuple[str, ...]) -> None:
+    """Raise 415 unless the media type is accepted and any charset parameter is UTF-8."""
+    media_type, *parameters = header.split(";")
+    if media_type.strip().lower() not in accepted:
+        raise errors.UnsupportedMediaType(f"Content-Type must be {' or '.join(accepted)}, got {header[:100] or 'none'!r}")
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise errors.UnsupportedMediaType(f"Content-Type charset must be utf-8 for JSON, got {header[:100]!r}")
+
+
 def parse_entity_tags(header: str, name: str) -> list[str]:
-    """Parse an If-Match or If-None-Match value into tags; '*' stays '*', weak tags keep 'W/'."""
+    """Parse an If-Match or If-None-Match value into ['*'] or a list of tags as sent.
+
+    Tags keep their quotes and any W/ prefix, so the wildcard * and a tag
+    "*" stay apart.
+    """
     if header.strip() == "*":
         return ["*"]
     tags = []
     for part in header.split(","):
-        match = ENTITY_TAG_PATTERN.fullmatch(part)
-        if match is None:
-            raise errors.BadRequest(f'{name} must be * or a list of quoted entity tags such as "12-3", got {header!r}')
-        weak, opaque = match.groups()
-        tags.append(("W/" if weak else "") + opaque)
+        if ENTITY_TAG_PATTERN.fullmatch(part) is None:
+            raise errors.BadRequest(
+                f'{name} must be * or a list of quoted entity tags such as "12-3", got {header[:100]!r}'
+            )
+        tags.append(part.strip())
     return tags
 
 
+def strong_match(tags: list[str], etag: str) -> bool:
+    """Return True if If-Match ``tags`` match the stored ``etag`` (strong comparison)."""
+    return tags == ["*"] or f'"{etag}"' in tags
+
+
+@tornado.web.stream_request_body
 class BaseHandler(tornado.web.RequestHandler):
-    """Shared behaviour of every route; ``SUPPORTED_METHODS`` also feeds the Allow header."""
+    """Shared behaviour of every route; ``SUPPORTED_METHODS`` also feeds the Allow header.
+
+    Every route streams its request body through ``data_received``, so that a
+    body over the limit gets a 413 problem on any route, also a chunked one.
+    """
 
     SUPPORTED_METHODS: tuple[str, ...] = ("OPTIONS",)
+    # Methods that take a JSON body, each with its accepted media types.
+    BODY_METHODS: dict[str, tuple[str, ...]] = {}
 
     store: PersonStore
     service_settings: Settings
@@ -128,6 +158,9 @@ class BaseHandler(tornado.web.RequestHandler):
         problem = self._problem(error, status_code)
         for name, value in problem.headers.items():
             self.set_header(name, value)
+        if problem.status == 413:
+            # The rest of the body is never read, so the connection cannot be reused.
+            self.set_header("Connection", "close")
         if problem.status == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))
             problem.detail = f"{self.request.method} is not allowed here; allowed: {', '.join(self.allowed_methods())}"
@@ -153,6 +186,47 @@ class BaseHandler(tornado.web.RequestHandler):
     def compute_etag(self) -> None:
         """Turn off Tornado's body-hash ETag: handlers set the stored entity tag themselves."""
         return None
+
+
+    # -- request body -------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Check the path, then the body's headers, before any body bytes are read."""
+        self.parse_path()
+        self._body_chunks: list[bytes] = []
+        self._body_size = 0
+        accepted = self.BODY_METHODS.get(self.request.method or "")
+        if accepted is not None:
+            check_content_type(self.request.headers.get("Content-Type", ""), accepted)
+
+        limit = self.service_settings.max_body_size
+        length = self.request.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > limit:
+            raise errors.PayloadTooLarge(f"the body has {length} bytes; the limit is {limit} bytes")
+        # Let a chunked body run past the limit, so that data_received can
+        # answer 413 instead of Tornado dropping the connection.
+        self.request.connection.set_max_body_size(limit + CHUNKED_SLACK_BYTES)
+
+    def parse_path(self) -> None:
+        """Parse and check ``self.path_args``; routes with arguments override this."""
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished:
+            return
+        self._body_size += len(chunk)
+        limit = self.service_settings.max_body_size
+        if self._body_size <= limit:
+            self._body_chunks.append(chunk)
+            return
+        # A chunked body has no Content-Length to check up front. Answer now;
+        # Tornado closes the connection after the response.
+        self._body_chunks.clear()
+        error = errors.PayloadTooLarge(f"the body is larger than the limit of {limit} bytes")
+        self.log_exception(type(error), error, None)
+        self.send_error(413, exc_info=(type(error), error, None))
+
+    def json_body(self) -> Any:
+        return validation.parse_json(b"".join(self._body_chunks))
 
     # -- shared parsing -------------------------------------------------------------
 
@@ -193,13 +267,14 @@ class BaseHandler(tornado.web.RequestHandler):
         if header is None:
             return False
         tags = parse_entity_tags(header, "If-None-Match")
-        return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
+        return tags == ["*"] or any(tag.removeprefix("W/") == f'"{etag}"' for tag in tags)
 
     def reject_query(self, allowed: tuple[str, ...] = ()) -> None:
         unknown = sorted(set(self.request.query_arguments) - set(allowed))
         if unknown:
             hint = f"; this path takes {', '.join(allowed)}" if allowed else "; this path takes none"
-            raise errors.BadRequest(f"unknown query parameter(s) {', '.join(unknown)}{hint}")
+            names = ", ".join(name[:40] for name in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+            raise errors.BadRequest(f"unknown query parameter(s) {names}{hint}")
 
     # -- responses --------------------------------------------------------------------
 
@@ -220,5 +295,5 @@ class NotFoundHandler(BaseHandler):
 
     SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
-    def prepare(self) -> None:
-        raise errors.NotFound(f"no resource at {self.request.path}; the API lives under /persons")
+    def parse_path(self) -> None:
+        raise errors.NotFound(f"no resource at {self.request.path[:200]}; the API lives under /persons")

@@ -8,12 +8,9 @@ import random
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
-
-import tornado.web
 
 from personsvc import errors, store, validation
-from personsvc.handlers.base import JSON_TYPE, BaseHandler
+from personsvc.handlers.base import JSON_TYPE, BaseHandler, strong_match
 from personsvc.handlers.streaming import StreamingMixin
 
 # A merge patch reads the current version, then writes only if it is still
@@ -23,78 +20,17 @@ PATCH_RETRY_SECONDS = 5.0
 PATCH_MAX_PAUSE_SECONDS = 0.005
 
 
-# How far past max_body_size a chunked body may run before Tornado drops the
-# connection; data_received answers 413 as soon as the limit is crossed.
-CHUNKED_SLACK_BYTES = 1024 * 1024
-
-
-def _too_large(limit: int) -> tuple[type, BaseException, None]:
-    error = errors.PayloadTooLarge(f"the body is larger than the limit of {limit} bytes")
-    return type(error), error, None
-
-
 def utc_timestamp() -> str:
     """Return the current time in RFC 3339 UTC form with milliseconds."""
     now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-class BodyMixin(BaseHandler):
-    """Collect a request body of at most ``max_body_size`` bytes with a JSON content type."""
-
-    BODY_METHODS: dict[str, tuple[str, ...]] = {}
-
-    def prepare_body(self) -> None:
-        self._body_chunks: list[bytes] = []
-        self._body_size = 0
-        accepted = self.BODY_METHODS.get(self.request.method or "")
-        if accepted is None:
-            return
-        content_type = self.request.headers.get("Content-Type", "")
-        media_type, _, parameters = content_type.partition(";")
-        if media_type.strip().lower() not in accepted:
-            raise errors.UnsupportedMediaType(
-                f"Content-Type must be {' or '.join(accepted)}, got {content_type or 'none'!r}"
-            )
-        charset = parameters.strip().lower().removeprefix("charset=").strip('"')
-        if parameters.strip() and charset not in ("utf-8", "utf8"):
-            raise errors.UnsupportedMediaType(f"Content-Type charset must be utf-8 for JSON, got {content_type!r}")
-
-        limit = self.service_settings.max_body_size
-        length = self.request.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            raise errors.PayloadTooLarge(f"the body has {length} bytes; the limit is {limit} bytes")
-        # Let a chunked body run past the limit, so that data_received can
-        # answer 413 instead of Tornado dropping the connection.
-        self.request.connection.set_max_body_size(limit + CHUNKED_SLACK_BYTES)
-
-    def data_received(self, chunk: bytes) -> None:
-        if self._finished:
-            return
-        self._body_size += len(chunk)
-        limit = self.service_settings.max_body_size
-        if self._body_size > limit:
-            # A chunked body has no Content-Length to check up front. Answer
-            # now; Tornado closes the connection after the response.
-            self._body_chunks.clear()
-            self.log_exception(*_too_large(limit))
-            self.send_error(413, exc_info=_too_large(limit))
-            return
-        self._body_chunks.append(chunk)
-
-    def json_body(self) -> Any:
-        return validation.parse_json(b"".join(self._body_chunks))
-
-
-@tornado.web.stream_request_body
-class PersonsHandler(StreamingMixin, BodyMixin):
+class PersonsHandler(StreamingMixin):
     """``/persons``: create, and read all."""
 
     SUPPORTED_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
     BODY_METHODS = {"POST": (JSON_TYPE,)}
-
-    def prepare(self) -> None:
-        self.prepare_body()
 
     async def post(self) -> None:
         self.reject_query()
@@ -114,16 +50,14 @@ class PersonsHandler(StreamingMixin, BodyMixin):
     head = get
 
 
-@tornado.web.stream_request_body
-class PersonHandler(BodyMixin):
+class PersonHandler(BaseHandler):
     """``/persons/{id}``: read current, replace, merge-patch, delete current version."""
 
     SUPPORTED_METHODS = ("GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS")
     BODY_METHODS = {"PUT": (JSON_TYPE,), "PATCH": ("application/merge-patch+json", JSON_TYPE)}
 
-    def prepare(self) -> None:
+    def parse_path(self) -> None:
         self.person_id = self.parse_person_id(self.path_args[0])
-        self.prepare_body()
 
     async def get(self, _raw_id: str) -> None:
         self.reject_query()
@@ -149,16 +83,16 @@ class PersonHandler(BodyMixin):
         while time.monotonic() < deadline:
             current = await self.store.read(self.person_id)
             fields, version = validation.validate_patch(json.loads(current.doc), patch, self.person_id)
-            if if_match is not None and "*" not in if_match and current.etag not in if_match:
+            if if_match is not None and not strong_match(if_match, current.etag):
                 raise store.PreconditionFailed()
             try:
                 # The write succeeds only if the version read above is still
                 # current, so the merge never overwrites a concurrent write.
                 stored = await self.store.update(
-                    self.person_id, validation.encode_fields(fields), utc_timestamp(), [current.etag], version
+                    self.person_id, validation.encode_fields(fields), utc_timestamp(), [f'"{current.etag}"'], version
                 )
             except store.PreconditionFailed:
-                if (if_match is not None and "*" not in if_match) or version is not None:
+                if (if_match is not None and if_match != ["*"]) or version is not None:
                     raise
                 await asyncio.sleep(random.uniform(0, PATCH_MAX_PAUSE_SECONDS))
                 continue
@@ -181,7 +115,7 @@ class VersionsHandler(StreamingMixin, BaseHandler):
 
     SUPPORTED_METHODS = ("GET", "HEAD", "DELETE", "OPTIONS")
 
-    def prepare(self) -> None:
+    def parse_path(self) -> None:
         self.person_id = self.parse_person_id(self.path_args[0])
 
     async def get(self, _raw_id: str) -> None:
@@ -202,7 +136,7 @@ class VersionHandler(BaseHandler):
 
     SUPPORTED_METHODS = ("GET", "HEAD", "OPTIONS")
 
-    def prepare(self) -> None:
+    def parse_path(self) -> None:
         self.person_id = self.parse_person_id(self.path_args[0])
         self.version = self.parse_version(self.path_args[1])
 

@@ -53,22 +53,23 @@ class StreamingMixin(BaseHandler):
         ndjson = prefers_ndjson(self.request.headers.get("Accept", ""))
         first = await anext(batches, [])
         self.set_header("Content-Type", NDJSON_TYPE if ndjson else JSON_TYPE)
-        if self.request.method == "HEAD":
-            self.finish()
-            return
 
         written = 0
         try:
+            # Flushing before finish() makes every stream chunked, HEAD and an
+            # empty result included, so all of them carry the same headers.
             self.write(b"" if ndjson else b"[")
+            if self.request.method == "HEAD":
+                await self.flush()
+                self.finish()
+                return
             batch = first
-            while True:
-                if batch:
+            while batch is not None:
+                if batch or written == 0:
                     self.write(self._encode(batch, ndjson, first_in_array=written == 0))
                     written += len(batch)
                     await self.flush()
                 batch = await anext(batches, None)
-                if batch is None:
-                    break
         except StreamClosedError:
             log.info("%s %s request_id=%s: client closed the connection after %d documents",
                      self.request.method, self.request.path, self.request_id, written)
@@ -82,6 +83,8 @@ class StreamingMixin(BaseHandler):
 
     @staticmethod
     def _encode(batch: list[bytes], ndjson: bool, first_in_array: bool) -> bytes:
+        if not batch:
+            return b""
         if ndjson:
             return b"\n".join(batch) + b"\n"
         joined = b",".join(batch)

@@ -8,13 +8,16 @@ local function version_key(n)
 end
 
 -- if_match is '' (no precondition), '*' (any existing state) or a
--- space-separated list of entity tags without quotes.
+-- space-separated list of entity tags as the client sent them, quotes
+-- included. A stored tag is kept without quotes, so a weak tag (W/"...")
+-- or an empty one ("") never matches.
 local function precondition_holds(if_match, current_etag)
   if if_match == '' or if_match == '*' then
     return true
   end
+  local quoted = '"' .. current_etag .. '"'
   for tag in string.gmatch(if_match, '%S+') do
-    if tag == current_etag then
+    if tag == quoted then
       return true
     end
   end
