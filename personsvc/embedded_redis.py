@@ -110,7 +110,7 @@ class EmbeddedRedis:
             return
 
     def start(self, timeout: float = 15.0) -> None:
-        """Start redis-server and wait until it answers PING; raise EmbeddedRedisError if it does not."""
+        """Start redis-server and wait until it replies to PING, or raise EmbeddedRedisError."""
         binary = redis_server_binary()
         self._lock_data_dir(timeout=5.0)
         # A unix socket path must fit in 107 bytes; a deep data directory
@@ -140,7 +140,7 @@ class EmbeddedRedis:
                 )
             if time.monotonic() > deadline:
                 self.stop()
-                raise EmbeddedRedisError(f"redis-server did not answer within {timeout:.0f} s")
+                raise EmbeddedRedisError(f"redis-server did not reply to PING within {timeout:.0f} s; see {self.data_dir / 'redis.log'}")
             time.sleep(0.02)
         log.info("embedded redis-server %s started (pid %d), data in %s, appendfsync %s",
                  binary, self.process.pid, self.data_dir, self.fsync)

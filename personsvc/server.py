@@ -52,8 +52,8 @@ async def _wait_for_requests(app_settings: dict, timeout: float) -> None:
 
 
 def make_server(app: tornado.web.Application, settings: Settings) -> tornado.httpserver.HTTPServer:
-    # Handlers that take a body answer 413 themselves when Content-Length is
-    # over the limit; this cap stops a chunked body that grows past it.
+    # Handlers raise 413 themselves while a body arrives, and they raise the
+    # connection's cap above this limit, so this cap applies only before them.
     return tornado.httpserver.HTTPServer(app, max_body_size=settings.max_body_size)
 
 

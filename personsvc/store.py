@@ -31,10 +31,6 @@ SEQUENCE_KEY = "persons:seq"
 # read_batch.lua builds the same meta key names from ids.
 META_KEY_FORMAT = "person:{{{}}}"
 
-# Fields of a stored record, in the order in which documents list them.
-WRITABLE_FIELDS = ("first_name", "middle_name", "last_name", "email", "age")
-
-
 class StoreError(Exception):
     """Base class of the errors the store raises for a request's outcome."""
 
@@ -108,7 +104,7 @@ class PersonStore:
     def from_url(cls, url: str, timeout: float, max_connections: int) -> PersonStore:
         """Build a store with one connection pool; nothing connects until first use.
 
-        A Redis that does not answer within ``timeout`` seconds raises
+        A Redis that does not reply within ``timeout`` seconds raises
         redis.exceptions.TimeoutError or ConnectionError. Commands are never
         retried: a write script that timed out may still have run, and
         running it again would write a second version. The pool itself

@@ -1,7 +1,7 @@
 """Parse request bodies and check them against the person JSON Schema.
 
 The schema file ``schemas/person.json`` is the single source of the field
-rules. This module adds what JSON Schema cannot say about the raw text
+rules. This module adds the checks on the raw text that JSON Schema cannot express
 (strict JSON, UTF-8) and turns schema errors into messages that name the fix.
 """
 
@@ -119,7 +119,7 @@ def parse_json(body: bytes) -> Any:
             parse_float=_parse_float,
         )
     except json.JSONDecodeError as error:
-        # The stdlib says "Invalid control character at"; drop the dangling "at".
+        # The stdlib message "Invalid control character at" ends in a dangling "at".
         message = error.msg.removesuffix(" at")
         raise InvalidJson(f"{message} (line {error.lineno}, column {error.colno})") from None
     except RecursionError:

@@ -93,7 +93,7 @@ async def test_replace_accepts_own_id_and_current_version(api):
 
 
 @pytest.mark.gen_test
-async def test_replace_with_upper_case_id_in_path_and_body(api):
+async def test_replace_upper_case_ids(api):
     person = await api.create()
     upper = person["id"].upper()
     response = await api.request("PUT", f"/persons/{upper}", {**BOB, "id": upper})

@@ -23,7 +23,7 @@ VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,15}")
 ENTITY_TAG_PATTERN = re.compile(r'\s*(W/)?"[\x21\x23-\x7e\x80-\xff]*"\s*')
 MAX_SAFE_VERSION = 2**53
 # How far past max_body_size a chunked body may run before Tornado drops the
-# connection; data_received answers 413 as soon as the limit is crossed.
+# connection. data_received sends a 413 as soon as the limit is crossed.
 CHUNKED_SLACK_BYTES = 1024 * 1024
 
 JSON_TYPE = "application/json"
@@ -204,7 +204,7 @@ class BaseHandler(tornado.web.RequestHandler):
         if length.isdigit() and int(length) > limit:
             raise errors.PayloadTooLarge(f"the body has {length} bytes; the limit is {limit} bytes")
         # Let a chunked body run past the limit, so that data_received can
-        # answer 413 instead of Tornado dropping the connection.
+        # send a 413 instead of Tornado dropping the connection.
         self.request.connection.set_max_body_size(limit + CHUNKED_SLACK_BYTES)
 
     def parse_path(self) -> None:
@@ -218,8 +218,8 @@ class BaseHandler(tornado.web.RequestHandler):
         if self._body_size <= limit:
             self._body_chunks.append(chunk)
             return
-        # A chunked body has no Content-Length to check up front. Answer now;
-        # Tornado closes the connection after the response.
+        # A chunked body has no Content-Length to check up front, so respond
+        # now. Tornado closes the connection after the response.
         self._body_chunks.clear()
         error = errors.PayloadTooLarge(f"the body is larger than the limit of {limit} bytes")
         self.log_exception(type(error), error, None)

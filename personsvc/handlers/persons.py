@@ -15,7 +15,7 @@ from personsvc.handlers.streaming import StreamingMixin
 
 # A merge patch reads the current version, then writes only if it is still
 # current. When another write got in between, it starts over after a short
-# random pause, for at most this many seconds before answering 503.
+# random pause, for at most this many seconds before it responds 503.
 PATCH_RETRY_SECONDS = 5.0
 PATCH_MAX_PAUSE_SECONDS = 0.005
 
