@@ -8,6 +8,7 @@ import tornado.web
 
 from personsvc.config import Settings
 from personsvc.handlers.base import BaseHandler, NotFoundHandler
+from personsvc.handlers.ops import HealthHandler, ReadyHandler
 from personsvc.handlers.persons import PersonHandler, PersonsHandler, VersionHandler, VersionsHandler
 from personsvc.store import PersonStore
 
@@ -49,6 +50,8 @@ def make_app(settings: Settings, store: PersonStore) -> tornado.web.Application:
     context = {"store": store, "settings": settings}
     uuid_segment = r"([^/]+)"
     routes = [
+        (r"/healthz", HealthHandler, context),
+        (r"/readyz", ReadyHandler, context),
         (r"/persons", PersonsHandler, context),
         (rf"/persons/{uuid_segment}", PersonHandler, context),
         (rf"/persons/{uuid_segment}/versions", VersionsHandler, context),

@@ -6,8 +6,10 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -137,9 +139,37 @@ def test_sigterm_exits_cleanly_and_stops_redis(data_dir):
     log = service.log
     assert "embedded redis-server stopped (exit status 0)" in log
     assert "Traceback" not in log
-    redis_pid = int(re.search(r"started \(pid (\d+)\)", log).group(1))
     with pytest.raises(ProcessLookupError):
-        os.kill(redis_pid, 0)
+        os.kill(redis_pid(service), 0)
+
+
+def redis_pid(service: Service) -> int:
+    return int(re.search(r"started \(pid (\d+)\)", service.log).group(1))
+
+
+def test_sigterm_finishes_in_flight_request(data_dir):
+    service = Service(data_dir, "--redis-timeout", "10")
+    ids = create_persons(service, 1)
+    pid = redis_pid(service)
+    results: list[tuple[int, object]] = []
+
+    # Hold a request in flight by pausing Redis under it.
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        reader = threading.Thread(target=lambda: results.append(service.request("GET", f"/persons/{ids[0]}")))
+        reader.start()
+        time.sleep(0.5)
+        service.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", service.port), timeout=2).close()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    reader.join(20)
+
+    assert results[0][0] == 200
+    assert service.process.wait(20) == 0
+    service.log_file.close()
 
 
 def test_second_service_on_same_data_dir_fails(data_dir):

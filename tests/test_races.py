@@ -55,3 +55,43 @@ async def test_racing_creates_get_unique_ids(api):
     listed = [person["id"] for person in json.loads((await api.request("GET", "/persons")).body)]
     assert sorted(listed) == sorted(ids)
     assert len(listed) == WRITERS
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+@pytest.mark.gen_test(timeout=120)
+async def test_writers_with_same_etag_one_wins(api, method):
+    created = await api.request("POST", "/persons", ADA)
+    person = json.loads(created.body)
+    path = f"/persons/{person['id']}"
+    await api.request("PUT", path, {**ADA, "age": 1})
+    current = await api.request("GET", path)
+    body = {**ADA, "age": 2} if method != "DELETE" else None
+
+    responses = await asyncio.gather(
+        *(api.request(method, path, body, headers={"If-Match": current.headers["ETag"]}) for _ in range(WRITERS))
+    )
+
+    codes = sorted(response.code for response in responses)
+    assert codes == [200] + [412] * (WRITERS - 1)
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_mixed_put_and_delete_storm_keeps_versions_contiguous(api):
+    person = await api.create()
+    path = f"/persons/{person['id']}"
+    for age in range(WRITERS):
+        await api.request("PUT", path, {**ADA, "age": age})
+
+    requests = [api.request("PUT", path, {**ADA, "age": 100}) for _ in range(WRITERS)]
+    requests += [api.request("DELETE", path) for _ in range(WRITERS)]
+    responses = await asyncio.gather(*requests)
+
+    assert {response.code for response in responses} == {200}
+    current = json.loads((await api.request("GET", path)).body)
+    assert current["version"] == WRITERS + 1
+    history = json.loads((await api.request("GET", f"{path}/versions")).body)
+    assert [entry["version"] for entry in history] == list(range(1, current["version"] + 1))
+    assert (await api.request("GET", f"{path}/versions/{current['version'] + 1}")).code == 404
+    for entry in history:
+        single = await api.request("GET", f"{path}/versions/{entry['version']}")
+        assert json.loads(single.body) == entry
