@@ -123,6 +123,13 @@ OPTIONS: tuple[Option, ...] = (
         "BYTES",
     ),
     Option(
+        "max_bulk_size",
+        _positive_int,
+        10_000,
+        "most persons accepted in one bulk create (a JSON array); more is a 413",
+        "COUNT",
+    ),
+    Option(
         "stream_batch_size",
         _positive_int,
         500,
@@ -158,6 +165,7 @@ class Settings:
     redis_timeout: float = 1.0
     redis_max_connections: int = 64
     max_body_size: int = 16 * 1024 * 1024
+    max_bulk_size: int = 10_000
     stream_batch_size: int = 500
     shutdown_timeout: float = 10.0
     log_level: str = "info"

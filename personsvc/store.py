@@ -25,11 +25,23 @@ from importlib import resources
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError
 
 INDEX_KEY = "persons:index"
 SEQUENCE_KEY = "persons:seq"
-# read_batch.lua builds the same meta key names from ids.
-META_KEY_FORMAT = "person:{{{}}}"
+META_KEY_PREFIX = "person:{"
+META_KEY_SUFFIX = "}"
+
+# Scripts that read or write one person: they share prelude.lua, whose
+# helpers take KEYS[1] as the person's meta key.
+PER_PERSON_SCRIPTS = ("create", "update", "read", "history", "delete_current", "delete_all", "import_version")
+# Scripts over many persons: they build meta keys from ids with
+# META_KEY_PREFIX (passed in ARGV) and '}'.
+MULTI_PERSON_SCRIPTS = ("read_batch", "create_many")
+
+# Persons per create_many call; a bulk create of more runs several calls in
+# one MULTI/EXEC transaction.
+CREATE_CHUNK_SIZE = 1000
 
 class StoreError(Exception):
     """Base class of the errors the store raises for a request's outcome."""
@@ -60,13 +72,13 @@ class StoredVersion:
 
 
 def meta_key(person_id: str) -> str:
-    return META_KEY_FORMAT.format(person_id)
+    return META_KEY_PREFIX + person_id + META_KEY_SUFFIX
 
 
 def _load_script(name: str) -> str:
     package = resources.files("personsvc") / "lua"
     body = (package / f"{name}.lua").read_text(encoding="utf-8")
-    if name == "read_batch":
+    if name in MULTI_PERSON_SCRIPTS:
         return body
     prelude = (package / "prelude.lua").read_text(encoding="utf-8")
     return prelude + "\n" + body
@@ -86,19 +98,10 @@ def _stored(reply: list) -> StoredVersion:
 class PersonStore:
     """Person records in Redis: one instance per process, shared by all handlers."""
 
-    SCRIPT_NAMES = (
-        "create",
-        "update",
-        "read",
-        "history",
-        "delete_current",
-        "delete_all",
-        "read_batch",
-    )
-
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
-        self._scripts = {name: client.register_script(_load_script(name)) for name in self.SCRIPT_NAMES}
+        names = PER_PERSON_SCRIPTS + MULTI_PERSON_SCRIPTS
+        self._scripts = {name: client.register_script(_load_script(name)) for name in names}
 
     @classmethod
     def from_url(cls, url: str, timeout: float, max_connections: int) -> PersonStore:
@@ -186,15 +189,84 @@ class PersonStore:
         reply = await self._run("delete_all", [meta_key(person_id), INDEX_KEY], [person_id, _if_match_arg(if_match)])
         self._raise_for_status(reply)
 
-    async def read_batch(self, after_seq: str, count: int) -> tuple[str, bool, list[bytes]]:
+    async def read_batch(self, after_seq: int, count: int) -> tuple[int, bool, list[bytes]]:
         """Read up to ``count`` persons created after ``after_seq``, in creation order.
 
         Returns (last_seq, more, docs): the sequence number to continue after,
-        whether more index entries may follow, and the current documents.
+        whether the index has entries after it, and the current documents.
         Persons deleted after they were indexed are left out of ``docs``.
         """
-        reply = await self._run("read_batch", [INDEX_KEY], [after_seq, count])
-        return reply[0].decode(), reply[1] == count, reply[2:]
+        reply = await self._run("read_batch", [INDEX_KEY], [after_seq, count, META_KEY_PREFIX])
+        last_seq = int(reply[0]) if reply[0] else after_seq
+        return last_seq, reply[1] == 1, reply[2:]
+
+    async def read_many(self, person_ids: Sequence[str]) -> list[bytes | None]:
+        """Read the current version of each person in one pipelined round trip; None where missing."""
+        calls = [([meta_key(person_id)], [""]) for person_id in person_ids]
+        replies = await self._pipelined("read", calls, transaction=False)
+        return [reply[1] if reply[0] == 200 else None for reply in replies]
+
+    async def create_many(self, persons: Sequence[tuple[str, str]], updated_at: str) -> list[bytes]:
+        """Create every (id, fields_json) at version 1, all or nothing, in one round trip.
+
+        The persons go in chunks of CREATE_CHUNK_SIZE through one MULTI/EXEC
+        transaction, so no other client sees some of them without the rest.
+        """
+        calls = []
+        for start in range(0, len(persons), CREATE_CHUNK_SIZE):
+            args: list[str | int] = [updated_at, META_KEY_PREFIX]
+            for person_id, fields_json in persons[start : start + CREATE_CHUNK_SIZE]:
+                args += [person_id, fields_json]
+            calls.append(([INDEX_KEY, SEQUENCE_KEY], args))
+        replies = await self._pipelined("create_many", calls, transaction=True)
+        docs: list[bytes] = []
+        for reply in replies:
+            if reply[0] == 409:
+                raise IdConflict(reply[1].decode())
+            docs += reply[1:]
+        return docs
+
+    async def import_versions(self, records: Sequence[tuple[str, str, str]]) -> list[int]:
+        """Write each (id, fields_json, updated_at) as a new person or its next version.
+
+        Runs as one MULTI/EXEC transaction, in order, and returns the version
+        number each record got.
+        """
+        calls = [([meta_key(person_id), INDEX_KEY, SEQUENCE_KEY], [person_id, fields, updated_at])
+                 for person_id, fields, updated_at in records]
+        replies = await self._pipelined("import_version", calls, transaction=True)
+        return [reply[1] for reply in replies]
+
+    async def _pipelined(self, name: str, calls: Sequence[tuple[list[str], list]], transaction: bool) -> list:
+        """Run one script many times in one pipeline and return the replies in order.
+
+        A pipeline sends EVALSHA without the NOSCRIPT fallback of Script
+        objects. If Redis lost its script cache (a restart, SCRIPT FLUSH),
+        the calls that got NOSCRIPT did not run: load the script and run
+        those calls again. Inside MULTI/EXEC either every call ran or none.
+        """
+        script = self._scripts[name]
+        replies: list = [None] * len(calls)
+        pending = list(range(len(calls)))
+        for attempt in range(2):
+            async with self.client.pipeline(transaction=transaction) as pipe:
+                for index in pending:
+                    keys, args = calls[index]
+                    pipe.evalsha(script.sha, len(keys), *keys, *args)
+                results = await pipe.execute(raise_on_error=False)
+            missing = []
+            for index, result in zip(pending, results, strict=True):
+                if isinstance(result, NoScriptError) and attempt == 0:
+                    missing.append(index)
+                elif isinstance(result, Exception):
+                    raise result
+                else:
+                    replies[index] = result
+            if not missing:
+                return replies
+            script.sha = await self.client.script_load(script.script)
+            pending = missing
+        return replies
 
     @staticmethod
     def _raise_for_status(reply: list) -> None:

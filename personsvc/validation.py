@@ -256,6 +256,19 @@ def validate_create(body: Any) -> dict[str, Any]:
     return _normalized(body)
 
 
+def validate_bulk(items: list[Any]) -> list[dict[str, Any]]:
+    """Return the normalized fields of every item of a bulk create, or raise with all errors.
+
+    Pointers carry the item's index, such as ``/3/email``.
+    """
+    errors: list[FieldError] = []
+    for index, item in enumerate(items):
+        errors += _collect(CREATE_VALIDATOR, item, prefix=f"/{index}")
+    if errors:
+        raise ValidationFailed(errors)
+    return [_normalized(item) for item in items]
+
+
 def validate_replace(body: Any, person_id: str) -> tuple[dict[str, Any], int | None]:
     """Return (fields, version precondition) of a replace body, or raise ValidationFailed."""
     errors = _collect(REPLACE_VALIDATOR, body)

@@ -249,3 +249,11 @@ async def test_corrupt_record_is_500_without_details(api, redis_sync, caplog):
     logged = [record for record in caplog.records if record.name == "personsvc.request"]
     assert len(logged) == 1
     assert logged[0].exc_info is not None
+
+
+@pytest.mark.parametrize("count", [1011, 5000])
+@pytest.mark.gen_test
+async def test_too_many_query_parameters_is_problem(api, count):
+    response = await api.request("GET", "/persons?" + "&".join(f"a{index}=1" for index in range(count)))
+    assert response.code == 400
+    assert "at most 1010" in problem(response)["detail"]

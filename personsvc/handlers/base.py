@@ -22,6 +22,9 @@ UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-f
 VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,15}")
 ENTITY_TAG_PATTERN = re.compile(r'\s*(W/)?"[\x21\x23-\x7e\x80-\xff]*"\s*')
 MAX_SAFE_VERSION = 2**53
+# Read-many takes up to 1000 ids; a few more fields leave room for a clear
+# "too many ids" message instead of this generic one.
+MAX_QUERY_FIELDS = 1010
 # How far past max_body_size a chunked body may run before Tornado drops the
 # connection. data_received sends a 413 as soon as the limit is crossed.
 CHUNKED_SLACK_BYTES = 1024 * 1024
@@ -191,7 +194,12 @@ class BaseHandler(tornado.web.RequestHandler):
     # -- request body -------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Check the path, then the body's headers, before any body bytes are read."""
+        """Check the query size, the path, then the body's headers, before any body bytes are read."""
+        field_count = sum(len(values) for values in self.request.query_arguments.values())
+        if field_count > MAX_QUERY_FIELDS:
+            raise errors.BadRequest(
+                f"the query string has {field_count} parameters; at most {MAX_QUERY_FIELDS} are allowed"
+            )
         self.parse_path()
         self._body_chunks: list[bytes] = []
         self._body_size = 0
@@ -275,6 +283,15 @@ class BaseHandler(tornado.web.RequestHandler):
             hint = f"; this path takes {', '.join(allowed)}" if allowed else "; this path takes none"
             names = ", ".join(name[:40] for name in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
             raise errors.BadRequest(f"unknown query parameter(s) {names}{hint}")
+
+    def single_query_argument(self, name: str, default: str | None) -> str | None:
+        """Return a query parameter given at most once, or raise 400 if it repeats."""
+        values = self.request.query_arguments.get(name)
+        if values is None:
+            return default
+        if len(values) > 1:
+            raise errors.BadRequest(f"query parameter {name} is given {len(values)} times; give it once")
+        return values[0].decode("utf-8", "replace")
 
     # -- responses --------------------------------------------------------------------
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from personsvc import errors, store, validation
 from personsvc.handlers.base import JSON_TYPE, BaseHandler, strong_match
+from personsvc.handlers.cursor import decode_cursor, encode_cursor
 from personsvc.handlers.streaming import StreamingMixin
 
 # A merge patch reads the current version, then writes only if it is still
@@ -18,6 +21,16 @@ from personsvc.handlers.streaming import StreamingMixin
 # random pause, for at most this many seconds before it responds 503.
 PATCH_RETRY_SECONDS = 5.0
 PATCH_MAX_PAUSE_SECONDS = 0.005
+
+
+# Read-many and paging bounds, from the contract.
+MAX_READ_MANY = 1000
+MAX_PAGE_LIMIT = 1000
+PAGE_LIMIT_PATTERN = re.compile(r"[1-9][0-9]{0,3}")
+
+
+async def _one_batch(docs: list[bytes]) -> AsyncIterator[list[bytes]]:
+    yield docs
 
 
 def utc_timestamp() -> str:
@@ -36,18 +49,57 @@ class PersonsHandler(StreamingMixin):
         self.reject_query()
         body = self.json_body()
         if isinstance(body, list):
-            raise errors.BadRequest("bulk create is not supported; send one JSON object per request")
+            await self.create_many(body)
+            return
         fields = validation.validate_create(body)
         person_id = str(uuid.uuid4())
         stored = await self.store.create(person_id, validation.encode_fields(fields), utc_timestamp())
         self.set_header("Location", f"/persons/{person_id}")
         self.send_version(stored, status=201)
 
+    async def create_many(self, items: list) -> None:
+        """Create every person of a JSON array, all or nothing, and send them in input order."""
+        limit = self.service_settings.max_bulk_size
+        if len(items) > limit:
+            raise errors.PayloadTooLarge(f"the array has {len(items)} persons; a bulk create takes at most {limit}")
+        persons = [(str(uuid.uuid4()), validation.encode_fields(fields)) for fields in validation.validate_bulk(items)]
+        docs = await self.store.create_many(persons, utc_timestamp()) if persons else []
+        self.set_status(201)
+        self.set_header("Content-Type", JSON_TYPE)
+        self.finish(b"[" + b",".join(docs) + b"]")
+
     async def get(self) -> None:
-        self.reject_query()
-        await self.stream_all()
+        self.reject_query(allowed=("id", "limit", "cursor"))
+        query = self.request.query_arguments
+        if "id" in query:
+            if "limit" in query or "cursor" in query:
+                raise errors.BadRequest("id cannot be combined with limit or cursor; read many or page, not both")
+            await self.read_many([raw.decode("utf-8", "replace") for raw in query["id"]])
+        elif "limit" in query or "cursor" in query:
+            await self.read_page()
+        else:
+            await self.stream_all()
 
     head = get
+
+    async def read_many(self, raw_ids: list[str]) -> None:
+        if len(raw_ids) > MAX_READ_MANY:
+            raise errors.BadRequest(f"{len(raw_ids)} ids requested; at most {MAX_READ_MANY} per request")
+        person_ids = [self.parse_person_id(raw_id) for raw_id in raw_ids]
+        docs = await self.store.read_many(person_ids)
+        await self.stream_documents(_one_batch([doc for doc in docs if doc is not None]))
+
+    async def read_page(self) -> None:
+        limit = self.single_query_argument("limit", default="100")
+        if not PAGE_LIMIT_PATTERN.fullmatch(limit) or not 1 <= int(limit) <= MAX_PAGE_LIMIT:
+            raise errors.BadRequest(f"invalid limit {limit[:40]!r}; use an integer from 1 to {MAX_PAGE_LIMIT}")
+        cursor = self.single_query_argument("cursor", default=None)
+        after_seq = 0 if cursor is None else decode_cursor(cursor)
+
+        last_seq, more, docs = await self.store.read_batch(after_seq, int(limit))
+        if more:
+            self.set_header("Link", f'</persons?limit={limit}&cursor={encode_cursor(last_seq)}>; rel="next"')
+        await self.stream_documents(_one_batch(docs))
 
 
 class PersonHandler(BaseHandler):

@@ -91,11 +91,10 @@ class StreamingMixin(BaseHandler):
         return joined if first_in_array else b"," + joined
 
     async def _person_batches(self) -> AsyncIterator[list[bytes]]:
-        after_seq = "0"
+        after_seq = 0
         more = True
         while more:
-            last_seq, more, docs = await self.store.read_batch(after_seq, self.service_settings.stream_batch_size)
-            after_seq = last_seq or after_seq
+            after_seq, more, docs = await self.store.read_batch(after_seq, self.service_settings.stream_batch_size)
             yield docs
 
     async def stream_all(self) -> None:
