@@ -9,7 +9,7 @@ ARGS ?=
 
 .PHONY: run test install clean
 
-$(BIN)/.installed: requirements.txt
+$(BIN)/.installed: requirements.txt requirements-runtime.txt
 	$(PYTHON) -c 'import sys; sys.exit("personsvc needs Python 3.11 or newer; set PYTHON=python3.11" if sys.version_info < (3, 11) else 0)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -126,7 +126,7 @@ OPTIONS: tuple[Option, ...] = (
         "max_bulk_size",
         _positive_int,
         10_000,
-        "most persons accepted in one bulk create (a JSON array); more is a 413",
+        "maximum number of persons in one bulk create (a JSON array); more is a 413",
         "COUNT",
     ),
     Option(
@@ -205,17 +205,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return {name: _parse_value(OPTIONS_BY_NAME[name], raw, str(path)) for name, raw in table.items()}
 
 
-def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="Serve versioned person records from Redis over HTTP.",
-        epilog=(
-            "Each option can also be set as an environment variable PERSONSVC_<NAME> "
-            "(for example PERSONSVC_REDIS_URL) or as a key under [personsvc] in the "
-            "config file. The command line wins over the environment, which wins over "
-            "the file."
-        ),
-    )
+def add_setting_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add --config and one flag per setting to ``parser``; each flag defaults to None (unset)."""
     parser.add_argument(
         "--config",
         metavar="FILE",
@@ -231,22 +222,29 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
             default=None,
             help=f"{option.help} (env {option.env_var}; default: {default})",
         )
+
+
+def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Serve versioned person records from Redis over HTTP.",
+        epilog=(
+            "Each option can also be set as an environment variable PERSONSVC_<NAME> "
+            "(for example PERSONSVC_REDIS_URL) or as a key under [personsvc] in the "
+            "config file. The command line wins over the environment, which wins over "
+            "the file."
+        ),
+    )
+    add_setting_arguments(parser)
     return parser
 
 
-def load_settings(
-    argv: Sequence[str] | None = None,
-    environ: Mapping[str, str] | None = None,
-    prog: str = "run.py",
-) -> Settings:
-    """Merge defaults, the config file, the environment and ``argv`` into Settings.
+def settings_from_arguments(arguments: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
+    """Merge defaults, the config file, the environment and parsed flags into Settings.
 
-    Raises ConfigError for a bad value, or SystemExit from argparse for bad flags.
+    Raises ConfigError for a bad value, naming the setting and where it came from.
     """
     environ = os.environ if environ is None else environ
-    parser = build_parser(prog)
-    arguments = parser.parse_args(argv)
-
     values: dict[str, Any] = {option.name: option.default for option in OPTIONS}
 
     config_path = arguments.config or environ.get(ENV_PREFIX + "CONFIG")
@@ -272,3 +270,16 @@ def load_settings(
             values[option.name] = _parse_value(option, raw, option.flag)
 
     return Settings(**values)
+
+
+def load_settings(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    prog: str = "run.py",
+) -> Settings:
+    """Parse ``argv`` as run.py's command line and return the merged Settings.
+
+    Raises ConfigError for a bad value, or SystemExit from argparse for bad flags.
+    """
+    arguments = build_parser(prog).parse_args(argv)
+    return settings_from_arguments(arguments, environ)

@@ -42,6 +42,9 @@ MULTI_PERSON_SCRIPTS = ("read_batch", "create_many")
 # Persons per create_many call; a bulk create of more runs several calls in
 # one MULTI/EXEC transaction.
 CREATE_CHUNK_SIZE = 1000
+# Versions per person that read_histories returns; more than any person gets
+# in practice, and it keeps one reply under Redis's 512 MiB limit.
+MAX_HISTORY = 1_000_000
 
 class StoreError(Exception):
     """Base class of the errors the store raises for a request's outcome."""
@@ -205,6 +208,12 @@ class PersonStore:
         calls = [([meta_key(person_id)], [""]) for person_id in person_ids]
         replies = await self._pipelined("read", calls, transaction=False)
         return [reply[1] if reply[0] == 200 else None for reply in replies]
+
+    async def read_histories(self, person_ids: Sequence[str]) -> list[list[bytes]]:
+        """Read every version of each person in one pipelined round trip; [] where missing."""
+        calls = [([meta_key(person_id)], [1, MAX_HISTORY]) for person_id in person_ids]
+        replies = await self._pipelined("history", calls, transaction=False)
+        return [reply[2:] if reply[0] == 200 else [] for reply in replies]
 
     async def create_many(self, persons: Sequence[tuple[str, str]], updated_at: str) -> list[bytes]:
         """Create every (id, fields_json) at version 1, all or nothing, in one round trip.

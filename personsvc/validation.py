@@ -11,6 +11,7 @@ import json
 import math
 import re
 import unicodedata
+import uuid
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any
@@ -267,6 +268,19 @@ def validate_bulk(items: list[Any]) -> list[dict[str, Any]]:
     if errors:
         raise ValidationFailed(errors)
     return [_normalized(item) for item in items]
+
+
+def validate_import(body: Any) -> tuple[str, dict[str, Any], Any]:
+    """Return (id, fields, updated_at) of an imported line, as export writes them.
+
+    A line may carry the fields of a person as served; ``version`` is
+    ignored, and a line without ``id`` gets a new one.
+    """
+    errors = _collect(REPLACE_VALIDATOR, body)
+    if errors:
+        raise ValidationFailed(errors)
+    person_id = body["id"].lower() if "id" in body else str(uuid.uuid4())
+    return person_id, _normalized(body), body.get("updated_at")
 
 
 def validate_replace(body: Any, person_id: str) -> tuple[dict[str, Any], int | None]:
