@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # `make run` or ARGS="-k preconditions -x" for `make test`.
 ARGS ?=
 
-.PHONY: run test install clean
+.PHONY: run test bench install clean
 
 $(BIN)/.installed: requirements.txt requirements-runtime.txt
 	$(PYTHON) -c 'import sys; sys.exit("personsvc needs Python 3.11 or newer; set PYTHON=python3.11" if sys.version_info < (3, 11) else 0)'
@@ -23,6 +23,11 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(ARGS)
+
+# Benchmarks; docs/benchmarks.md records a run and how to read it.
+bench: install
+	$(BIN)/python bench/bulk.py
+	$(BIN)/python bench/stream_memory.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

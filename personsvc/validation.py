@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 import email_validator
+import fastjsonschema
 import jsonschema
 from jsonschema.exceptions import ValidationError as SchemaError
 
@@ -29,23 +30,81 @@ SCHEMA: dict[str, Any] = json.loads(
 FORMAT_CHECKER = jsonschema.FormatChecker(formats=("uuid",))
 
 
+# A plain ASCII address (dot-atom before the @, letters-digits-hyphens host
+# names with an alphabetic top-level domain) that email-validator always
+# accepts. Matching it first skips email-validator, which costs about 20 us
+# per address. Anything else, valid or not, goes to email-validator, and a
+# test checks that this pattern accepts nothing that email-validator rejects.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN_EMAIL = re.compile(rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:{_LABEL}\.)+(?P<tld>[A-Za-z]{{2,63}}))")
+
+
+def is_plain_email(value: str) -> bool:
+    """Return True if ``value`` is a plain ASCII address that email-validator would accept."""
+    match = _PLAIN_EMAIL.fullmatch(value)
+    return (
+        match is not None
+        and len(value) <= 254
+        and len(match["local"]) <= 64
+        and "--" not in match["domain"]  # xn-- and other reserved label forms
+        and match["tld"].lower() not in email_validator.SPECIAL_USE_DOMAIN_NAMES
+    )
+
+
 @FORMAT_CHECKER.checks("email", raises=email_validator.EmailNotValidError)
 def _is_email(value: object) -> bool:
     # strict=True adds the RFC 5321 limit of 64 characters before the @.
-    if isinstance(value, str):
+    if isinstance(value, str) and not is_plain_email(value):
         email_validator.validate_email(value, check_deliverability=False, strict=True)
     return True
 
 
-def _validator(definition: str) -> jsonschema.protocols.Validator:
-    schema = {"$schema": SCHEMA["$schema"], "$defs": SCHEMA["$defs"], "$ref": f"#/$defs/{definition}"}
-    validator_class = jsonschema.validators.validator_for(schema)
-    validator_class.check_schema(schema)
-    return validator_class(schema, format_checker=FORMAT_CHECKER)
+def _is_email_quietly(value: str) -> bool:
+    try:
+        return _is_email(value)
+    except email_validator.EmailNotValidError:
+        return False
 
 
-CREATE_VALIDATOR = _validator("PersonCreate")
-REPLACE_VALIDATOR = _validator("PersonReplace")
+class _Validator:
+    """The schema of one definition, compiled twice: fast for valid bodies, thorough for invalid ones.
+
+    fastjsonschema compiles the schema to Python code and checks a valid body
+    about five times faster than jsonschema, but it stops at the first
+    error. Only a body that it rejects goes through jsonschema, which lists
+    every error with its path. Both read the same schema file; a test checks
+    that they accept the same bodies.
+    """
+
+    def __init__(self, definition: str) -> None:
+        schema = {"$schema": SCHEMA["$schema"], "$defs": SCHEMA["$defs"], "$ref": f"#/$defs/{definition}"}
+        validator_class = jsonschema.validators.validator_for(schema)
+        validator_class.check_schema(schema)
+        self.thorough = validator_class(schema, format_checker=FORMAT_CHECKER)
+        # fastjsonschema 2.x implements drafts 4 to 7, which call $defs
+        # "definitions"; the keywords this schema uses mean the same there.
+        draft7 = json.loads(json.dumps(schema).replace("#/$defs/", "#/definitions/"))
+        draft7["definitions"] = draft7.pop("$defs")
+        draft7["$schema"] = "http://json-schema.org/draft-07/schema#"
+        formats = {"email": _is_email_quietly, "uuid": lambda value: FORMAT_CHECKER.conforms(value, "uuid")}
+        self.fast = fastjsonschema.compile(draft7, formats=formats)
+
+    def is_valid(self, instance: Any) -> bool:
+        try:
+            self.fast(instance)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    def iter_errors(self, instance: Any) -> Iterator[SchemaError]:
+        if self.is_valid(instance):
+            return iter(())
+        return self.thorough.iter_errors(instance)
+
+
+CREATE_VALIDATOR = _Validator("PersonCreate")
+REPLACE_VALIDATOR = _Validator("PersonReplace")
 
 SERVER_ASSIGNED = ("id", "version")
 
@@ -220,7 +279,7 @@ def _details(error: SchemaError) -> Iterator[tuple[str, str]]:
         yield pointer, error.message
 
 
-def _collect(validator: jsonschema.protocols.Validator, instance: Any, prefix: str = "") -> list[FieldError]:
+def _collect(validator: _Validator, instance: Any, prefix: str = "") -> list[FieldError]:
     """Return one error per JSON Pointer: the first rule broken, in schema order.
 
     A value often breaks several rules at once (a 300-character e-mail is
@@ -350,6 +409,4 @@ def validate_patch(current: dict[str, Any], patch: Any, person_id: str) -> tuple
 
 def encode_fields(fields: dict[str, Any]) -> str:
     """Encode the writable fields as the inside of a JSON object, in document order."""
-    return ",".join(
-        f"{json.dumps(name)}:{json.dumps(value, ensure_ascii=False)}" for name, value in fields.items()
-    )
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:-1]

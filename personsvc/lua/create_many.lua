@@ -12,16 +12,20 @@ for i = 1, count do
 end
 local first_seq = redis.call('INCRBY', KEYS[2], count) - count + 1
 local reply = {201}
+local index_entries = {}
 for i = 1, count do
   local id = ARGV[1 + 2 * i]
   local meta = ARGV[2] .. id .. '}'
   local seq = first_seq + i - 1
-  local etag = seq .. '-1'
   local doc = '{"id":"' .. id .. '","version":1,' .. ARGV[2 + 2 * i]
     .. ',"updated_at":"' .. ARGV[1] .. '"}'
-  redis.call('HSET', meta .. ':v:1', 'doc', doc, 'etag', etag)
+  redis.call('HSET', meta .. ':v:1', 'doc', doc, 'etag', seq .. '-1')
   redis.call('HSET', meta, 'current', 1, 'writes', 1, 'seq', seq)
-  redis.call('ZADD', KEYS[1], seq, id)
+  index_entries[#index_entries + 1] = seq
+  index_entries[#index_entries + 1] = id
   reply[#reply + 1] = doc
 end
+-- One ZADD for the whole chunk; unpack() takes a few thousand values at
+-- most, and store.py sends at most 1000 persons (2000 values) per call.
+redis.call('ZADD', KEYS[1], unpack(index_entries))
 return reply
