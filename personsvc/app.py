@@ -9,7 +9,9 @@ import tornado.web
 
 from personsvc.config import Settings
 from personsvc.handlers.base import BaseHandler, NotFoundHandler
-from personsvc.handlers.ops import HealthHandler, ReadyHandler
+from personsvc.handlers.docs import DocsHandler, OpenApiHandler
+from personsvc.handlers.ops import HealthHandler, MetricsHandler, ReadyHandler
+from personsvc.observability import Metrics
 from personsvc.handlers.persons import PersonHandler, PersonsHandler, VersionHandler, VersionsHandler
 from personsvc.store import PersonStore
 
@@ -17,8 +19,17 @@ access_log = logging.getLogger("personsvc.access")
 
 
 def log_request(handler: tornado.web.RequestHandler) -> None:
-    """Write one access-log line per request: method, path, status, duration, request id."""
+    """Count the request in the metrics and write its access-log line.
+
+    The line carries method, route, status, duration, response bytes and
+    request id, as text and as fields for the JSON log format.
+    """
     status = handler.get_status()
+    seconds = handler.request.request_time()
+    route = getattr(handler, "ROUTE", "unmatched")
+    metrics: Metrics = handler.application.settings["metrics"]
+    metrics.observe_request(handler.request.method or "-", route, status, seconds)
+
     if status < 400:
         level = logging.INFO
     elif status < 500:
@@ -28,15 +39,21 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
     if not access_log.isEnabledFor(level):
         return
     request_id = handler.request_id if isinstance(handler, BaseHandler) else "-"
-    duration_ms = 1000.0 * handler.request.request_time()
+    response_bytes = handler.response_bytes if isinstance(handler, BaseHandler) else 0
+    fields = {
+        "method": handler.request.method,
+        "route": route,
+        "path": handler.request.path,
+        "status": status,
+        "duration_ms": round(1000.0 * seconds, 2),
+        "bytes": response_bytes,
+        "request_id": request_id,
+    }
     access_log.log(
         level,
-        "%s %s %d %.1fms request_id=%s",
-        handler.request.method,
-        handler.request.uri,
-        status,
-        duration_ms,
-        request_id,
+        "%s %s %d %.1fms %dB request_id=%s",
+        fields["method"], handler.request.uri, status, fields["duration_ms"], response_bytes, request_id,
+        extra=fields,
     )
 
 
@@ -64,20 +81,19 @@ def _raise_tornado_query_limit() -> None:
 def make_app(settings: Settings, store: PersonStore) -> tornado.web.Application:
     _raise_tornado_query_limit()
     context = {"store": store, "settings": settings}
-    uuid_segment = r"([^/]+)"
-    routes = [
-        (r"/healthz", HealthHandler, context),
-        (r"/readyz", ReadyHandler, context),
-        (r"/persons", PersonsHandler, context),
-        (rf"/persons/{uuid_segment}", PersonHandler, context),
-        (rf"/persons/{uuid_segment}/versions", VersionsHandler, context),
-        (rf"/persons/{uuid_segment}/versions/([^/]+)", VersionHandler, context),
+    handlers = [
+        PersonsHandler, PersonHandler, VersionsHandler, VersionHandler,
+        HealthHandler, ReadyHandler, MetricsHandler, OpenApiHandler,
     ]
+    routes = [(handler.PATTERN, handler, context) for handler in handlers]
+    routes.append((r"/docs(?:/assets/([^/]+))?", DocsHandler, context))
+    in_flight = InFlight()
     return tornado.web.Application(
         routes,
         default_handler_class=NotFoundHandler,
         default_handler_args=context,
         log_function=log_request,
         compress_response=False,
-        in_flight=InFlight(),
+        in_flight=in_flight,
+        metrics=Metrics(lambda: in_flight.count),
     )

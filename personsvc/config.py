@@ -144,6 +144,13 @@ OPTIONS: tuple[Option, ...] = (
         "SECONDS",
     ),
     Option(
+        "log_format",
+        _choice("text", "json"),
+        "text",
+        "format of log lines: text (readable) or json (one object per line)",
+        "FORMAT",
+    ),
+    Option(
         "log_level",
         _choice("debug", "info", "warning", "error"),
         "info",
@@ -168,6 +175,7 @@ class Settings:
     max_bulk_size: int = 10_000
     stream_batch_size: int = 500
     shutdown_timeout: float = 10.0
+    log_format: str = "text"
     log_level: str = "info"
 
     def replace(self, **changes: Any) -> Settings:

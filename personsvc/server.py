@@ -17,17 +17,10 @@ import tornado.web
 from personsvc.app import make_app
 from personsvc.config import ConfigError, Settings, load_settings
 from personsvc.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+from personsvc.observability import configure_logging
 from personsvc.store import PersonStore
 
 log = logging.getLogger("personsvc")
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def redact_url(url: str) -> str:
@@ -87,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"run.py: error: {error}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     embedded = None
     redis_url = settings.redis_url

@@ -13,6 +13,7 @@ import tornado.web
 
 from personsvc import errors, validation
 from personsvc.config import Settings
+from personsvc.observability import current_request_id
 from personsvc.store import PersonStore, StoredVersion
 
 log = logging.getLogger("personsvc.request")
@@ -108,6 +109,10 @@ class BaseHandler(tornado.web.RequestHandler):
     # set_default_headers runs before initialize, so these start as class attributes.
     _request_id: str | None = None
     _counted = False
+    # Bytes of response body written, for the access log.
+    response_bytes = 0
+    # The route template in metrics and access logs.
+    ROUTE = "unmatched"
 
     def initialize(self, store: PersonStore, settings: Settings) -> None:
         self.store = store
@@ -171,7 +176,7 @@ class BaseHandler(tornado.web.RequestHandler):
         body["instance"] = self.request.path
         body["request_id"] = self.request_id
         self.set_header("Content-Type", PROBLEM_TYPE)
-        self.finish(json.dumps(body, ensure_ascii=False))
+        self.finish(json.dumps(body, ensure_ascii=False).encode())
 
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
         """Log each caught error once: 4xx as one line, 503 rate-limited, others with traceback."""
@@ -182,9 +187,17 @@ class BaseHandler(tornado.web.RequestHandler):
         if problem is not None and problem.status < 500:
             log.info("%s: %d %s", where, problem.status, problem.detail)
         elif problem is not None and problem.status == 503:
-            unavailable_log.warning("%s: Redis unavailable: %r", where, value)
+            if isinstance(value, errors.REDIS_UNAVAILABLE):
+                self.application.settings["metrics"].redis_errors.labels(type(value).__name__).inc()
+            unavailable_log.warning("%s: %d %s: %r", where, problem.status, problem.detail, value)
         else:
             log.error("%s: unexpected error", where, exc_info=(typ, value, tb))
+
+    def write(self, chunk: str | bytes | dict) -> None:
+        # Handlers write bytes only; Tornado's str and dict forms are not counted.
+        super().write(chunk)
+        if isinstance(chunk, bytes):
+            self.response_bytes += len(chunk)
 
     def compute_etag(self) -> None:
         """Turn off Tornado's body-hash ETag: handlers set the stored entity tag themselves."""
@@ -195,6 +208,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def prepare(self) -> None:
         """Check the query size, the path, then the body's headers, before any body bytes are read."""
+        current_request_id.set(self.request_id)
         field_count = sum(len(values) for values in self.request.query_arguments.values())
         if field_count > MAX_QUERY_FIELDS:
             raise errors.BadRequest(

@@ -42,6 +42,9 @@ def utc_timestamp() -> str:
 class PersonsHandler(StreamingMixin):
     """``/persons``: create, and read all."""
 
+    PATTERN = r"/persons"
+    ROUTE = "/persons"
+
     SUPPORTED_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
     BODY_METHODS = {"POST": (JSON_TYPE,)}
 
@@ -105,6 +108,9 @@ class PersonsHandler(StreamingMixin):
 class PersonHandler(BaseHandler):
     """``/persons/{id}``: read current, replace, merge-patch, delete current version."""
 
+    PATTERN = r"/persons/([^/]+)"
+    ROUTE = "/persons/{id}"
+
     SUPPORTED_METHODS = ("GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS")
     BODY_METHODS = {"PUT": (JSON_TYPE,), "PATCH": ("application/merge-patch+json", JSON_TYPE)}
 
@@ -165,6 +171,9 @@ class PersonHandler(BaseHandler):
 class VersionsHandler(StreamingMixin, BaseHandler):
     """``/persons/{id}/versions``: version history, and delete every version."""
 
+    PATTERN = r"/persons/([^/]+)/versions"
+    ROUTE = "/persons/{id}/versions"
+
     SUPPORTED_METHODS = ("GET", "HEAD", "DELETE", "OPTIONS")
 
     def parse_path(self) -> None:
@@ -185,6 +194,9 @@ class VersionsHandler(StreamingMixin, BaseHandler):
 
 class VersionHandler(BaseHandler):
     """``/persons/{id}/versions/{n}``: one version."""
+
+    PATTERN = r"/persons/([^/]+)/versions/([^/]+)"
+    ROUTE = "/persons/{id}/versions/{version}"
 
     SUPPORTED_METHODS = ("GET", "HEAD", "OPTIONS")
 

@@ -69,12 +69,14 @@ class StreamingMixin(BaseHandler):
                     self.write(self._encode(batch, ndjson, first_in_array=written == 0))
                     written += len(batch)
                     await self.flush()
+                    self.application.settings["metrics"].persons_streamed.inc(len(batch))
                 batch = await anext(batches, None)
         except StreamClosedError:
             log.info("%s %s request_id=%s: client closed the connection after %d documents",
                      self.request.method, self.request.path, self.request_id, written)
             return
         except errors.REDIS_UNAVAILABLE as error:
+            self.application.settings["metrics"].redis_errors.labels(type(error).__name__).inc()
             log.warning("%s %s request_id=%s: Redis failed after %d documents, closing the stream: %r",
                         self.request.method, self.request.path, self.request_id, written, error)
             self.request.connection.close()
