@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -57,6 +58,21 @@ def _optional_str(text: str) -> str | None:
     return text or None
 
 
+TOKEN_PATTERN = re.compile(r"[\x21-\x2b\x2d-\x7e]{16,256}")
+
+
+def _tokens(text: str) -> tuple[str, ...]:
+    """Parse a comma-separated list of bearer tokens; the error never repeats a token."""
+    tokens = tuple(token.strip() for token in text.split(",") if token.strip())
+    for position, token in enumerate(tokens, start=1):
+        if not TOKEN_PATTERN.fullmatch(token):
+            raise ValueError(
+                f"token {position} of {len(tokens)} is invalid: a token is 16 to 256 visible ASCII characters "
+                "without commas (for example from: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+    return tokens
+
+
 @dataclasses.dataclass(frozen=True)
 class Option:
     """One setting: its name, parser, default and help text (with the unit)."""
@@ -77,6 +93,28 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
+    Option(
+        "api_tokens",
+        _tokens,
+        (),
+        "comma-separated bearer tokens with full access; when any token is set, "
+        "every request but /healthz, /readyz, /docs and /openapi.json needs one",
+        "TOKENS",
+    ),
+    Option(
+        "read_only_tokens",
+        _tokens,
+        (),
+        "comma-separated bearer tokens that may only read (GET and HEAD)",
+        "TOKENS",
+    ),
+    Option(
+        "api_tokens_file",
+        _optional_str,
+        None,
+        "file of bearer tokens, one per line; a line 'read-only TOKEN' adds a read-only token, '#' starts a comment",
+        "FILE",
+    ),
     Option("host", str, "127.0.0.1", "address to listen on", "ADDRESS"),
     Option("port", _port, 8080, "TCP port to listen on (0 picks a free port)", "PORT"),
     Option(
@@ -123,6 +161,34 @@ OPTIONS: tuple[Option, ...] = (
         "BYTES",
     ),
     Option(
+        "max_header_size",
+        _positive_int,
+        65536,
+        "largest request line plus headers, in bytes; larger is a 431",
+        "BYTES",
+    ),
+    Option(
+        "max_connections",
+        _positive_int,
+        1000,
+        "maximum number of open client connections per process; more get a 503",
+        "COUNT",
+    ),
+    Option(
+        "idle_timeout",
+        _positive_float,
+        60.0,
+        "seconds a connection may wait for its next request's headers before it is closed",
+        "SECONDS",
+    ),
+    Option(
+        "body_timeout",
+        _positive_float,
+        60.0,
+        "seconds a request body may take to arrive before the connection is closed",
+        "SECONDS",
+    ),
+    Option(
         "max_bulk_size",
         _positive_int,
         10_000,
@@ -160,10 +226,15 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
+# Settings whose values never appear in messages.
+SECRET_OPTIONS = frozenset({"api_tokens", "read_only_tokens"})
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
+    api_tokens: tuple[str, ...] = ()
+    read_only_tokens: tuple[str, ...] = ()
+    api_tokens_file: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     redis_url: str | None = None
@@ -172,6 +243,10 @@ class Settings:
     redis_timeout: float = 1.0
     redis_max_connections: int = 64
     max_body_size: int = 16 * 1024 * 1024
+    max_header_size: int = 65536
+    max_connections: int = 1000
+    idle_timeout: float = 60.0
+    body_timeout: float = 60.0
     max_bulk_size: int = 10_000
     stream_batch_size: int = 500
     shutdown_timeout: float = 10.0
@@ -181,10 +256,41 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    def __repr__(self) -> str:
+        # Keep tokens out of tracebacks and debug output.
+        shown = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        for name in ("api_tokens", "read_only_tokens"):
+            shown[name] = f"<{len(shown[name])} tokens>"
+        return "Settings(" + ", ".join(f"{name}={value!r}" for name, value in shown.items()) + ")"
+
+
+def read_token_file(path: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Return (full-access tokens, read-only tokens) from a token file."""
+    full: list[str] = []
+    read_only: list[str] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read the token file {path}: {error.__class__.__name__}") from None
+    for number, line in enumerate(lines, start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        kind, _, rest = line.partition(" ")
+        target, token = (read_only, rest.strip()) if kind == "read-only" else (full, line)
+        try:
+            target += _tokens(token)
+        except ValueError:
+            raise ConfigError(
+                f"{path}, line {number}: invalid token; a token is 16 to 256 visible ASCII characters without commas"
+            ) from None
+    return tuple(full), tuple(read_only)
+
 
 def _parse_value(option: Option, raw: Any, source: str) -> Any:
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-        raise ConfigError(f"{source}: {option.name} must be a string or number, got {raw!r}")
+        shown = "a value of another type" if option.name in SECRET_OPTIONS else repr(raw)
+        raise ConfigError(f"{source}: {option.name} must be a string or number, got {shown}")
     try:
         return option.parse(str(raw))
     except ValueError as error:
@@ -222,9 +328,11 @@ def add_setting_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"TOML config file (env PERSONSVC_CONFIG; default: {DEFAULT_CONFIG_FILE} if it exists)",
     )
     for option in OPTIONS:
-        default = "unset" if option.default is None else option.default
+        default = "unset" if option.default in (None, ()) else option.default
+        aliases = ["--api-token"] if option.name == "api_tokens" else []
         parser.add_argument(
             option.flag,
+            *aliases,
             dest=option.name,
             metavar=option.metavar or None,
             default=None,
@@ -277,6 +385,10 @@ def settings_from_arguments(arguments: argparse.Namespace, environ: Mapping[str,
         if raw is not None:
             values[option.name] = _parse_value(option, raw, option.flag)
 
+    if values["api_tokens_file"]:
+        full, read_only = read_token_file(Path(values["api_tokens_file"]))
+        values["api_tokens"] = tuple(values["api_tokens"]) + full
+        values["read_only_tokens"] = tuple(values["read_only_tokens"]) + read_only
     return Settings(**values)
 
 

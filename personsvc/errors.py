@@ -72,6 +72,21 @@ class ValidationFailed(Problem):
         return body
 
 
+class Unauthorized(Problem):
+    status = 401
+    type_name = "unauthorized"
+    title = "Unauthorized"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="personsvc"'})
+
+
+class Forbidden(Problem):
+    status = 403
+    type_name = "forbidden"
+    title = "Forbidden"
+
+
 class NotFound(Problem):
     status = 404
     type_name = "not-found"

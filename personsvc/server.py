@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import signal
 import sys
@@ -10,12 +11,12 @@ import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
 from personsvc.app import make_app
 from personsvc.config import ConfigError, Settings, load_settings
+from personsvc.connections import GuardedHTTPServer
 from personsvc.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from personsvc.observability import configure_logging
 from personsvc.store import PersonStore
@@ -44,10 +45,17 @@ async def _wait_for_requests(app_settings: dict, timeout: float) -> None:
         log.warning("%d requests still running after %.1f s; closing them", in_flight.count, timeout)
 
 
-def make_server(app: tornado.web.Application, settings: Settings) -> tornado.httpserver.HTTPServer:
+def make_server(app: tornado.web.Application, settings: Settings) -> GuardedHTTPServer:
     # Handlers raise 413 themselves while a body arrives, and they raise the
-    # connection's cap above this limit, so this cap applies only before them.
-    return tornado.httpserver.HTTPServer(app, max_body_size=settings.max_body_size)
+    # connection's cap above max_body_size, so that cap applies only before them.
+    return GuardedHTTPServer(
+        app,
+        max_body_size=settings.max_body_size,
+        max_header_size=settings.max_header_size,
+        idle_connection_timeout=settings.idle_timeout,
+        body_timeout=settings.body_timeout,
+        max_connections=settings.max_connections,
+    )
 
 
 async def serve(settings: Settings, redis_url: str) -> None:
@@ -60,6 +68,13 @@ async def serve(settings: Settings, redis_url: str) -> None:
     for sock in sockets:
         host, port = sock.getsockname()[:2]
         log.info("listening on http://%s:%d", f"[{host}]" if ":" in host else host, port)
+        if not ipaddress.ip_address(host.split("%")[0]).is_loopback and not (
+            settings.api_tokens or settings.read_only_tokens
+        ):
+            log.warning(
+                "listening on %s with no API token set: anyone who can reach this address can read and change "
+                "every person; set --api-tokens (see SECURITY.md)", host,
+            )
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

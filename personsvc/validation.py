@@ -161,6 +161,27 @@ def _check_nesting_and_surrogates(value: Any) -> None:
                 raise InvalidJson("a string contains an unpaired UTF-16 surrogate escape such as \\ud800")
 
 
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_INNERMOST_PAIR = re.compile(rb"\[\]|\{\}")
+
+
+def _check_depth_before_parsing(body: bytes) -> None:
+    """Reject nesting deeper than MAX_DEPTH before json.loads recurses into it.
+
+    Keeps only the brackets outside strings, then strips innermost pairs
+    level by level; pairs left after MAX_DEPTH rounds are nested deeper.
+    Unbalanced brackets are left for json.loads to report.
+    """
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    for _ in range(MAX_DEPTH):
+        brackets, removed = _INNERMOST_PAIR.subn(b"", brackets)
+        if not removed:
+            return
+    if _INNERMOST_PAIR.search(brackets):
+        raise InvalidJson(f"the body is nested too deeply; at most {MAX_DEPTH} levels are allowed")
+
+
 def parse_json(body: bytes) -> Any:
     """Decode a request body as strict JSON in UTF-8, or raise InvalidJson."""
     if not body.strip():
@@ -171,6 +192,7 @@ def parse_json(body: bytes) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidJson(f"the body is not valid UTF-8 (byte {error.start}); encode it as UTF-8") from None
+    _check_depth_before_parsing(body)
     try:
         value = json.loads(
             text,

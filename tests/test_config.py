@@ -96,7 +96,7 @@ def test_help_lists_every_setting_with_default():
     for option in OPTIONS:
         assert option.flag in text
         assert option.env_var in text
-        default = "unset" if option.default is None else option.default
+        default = "unset" if option.default in (None, ()) else option.default
         assert f"default: {default})" in text
 
 

@@ -35,7 +35,7 @@ def rows_by_key() -> dict[str, list[str]]:
 
 
 def expected_cells(option: Option) -> dict[str, str]:
-    default = "unset" if option.default is None else f"`{option.default}`"
+    default = "unset" if option.default in (None, ()) else f"`{option.default}`"
     return {
         "config-file key": f"`{option.name}`",
         "flag": f"`{option.flag}`",

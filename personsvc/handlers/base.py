@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import re
@@ -87,6 +88,14 @@ def parse_entity_tags(header: str, name: str) -> list[str]:
     return tags
 
 
+def matches_any(given: bytes, tokens: tuple[str, ...]) -> bool:
+    """Compare ``given`` with every token in constant time per token, without stopping at a match."""
+    found = False
+    for token in tokens:
+        found |= hmac.compare_digest(given, token.encode())
+    return found
+
+
 def strong_match(tags: list[str], etag: str) -> bool:
     """Return True if If-Match ``tags`` match the stored ``etag`` (strong comparison)."""
     return tags == ["*"] or f'"{etag}"' in tags
@@ -113,6 +122,8 @@ class BaseHandler(tornado.web.RequestHandler):
     response_bytes = 0
     # The route template in metrics and access logs.
     ROUTE = "unmatched"
+    # Whether the route needs a bearer token when tokens are configured.
+    PROTECTED = True
 
     def initialize(self, store: PersonStore, settings: Settings) -> None:
         self.store = store
@@ -207,8 +218,10 @@ class BaseHandler(tornado.web.RequestHandler):
     # -- request body -------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Check the query size, the path, then the body's headers, before any body bytes are read."""
+        """Check the credentials, the query size, the path, then the body's headers, before any body bytes are read."""
         current_request_id.set(self.request_id)
+        if self.PROTECTED:
+            self.authorize()
         field_count = sum(len(values) for values in self.request.query_arguments.values())
         if field_count > MAX_QUERY_FIELDS:
             raise errors.BadRequest(
@@ -231,6 +244,25 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def parse_path(self) -> None:
         """Parse and check ``self.path_args``; routes with arguments override this."""
+
+    def authorize(self) -> None:
+        """Raise 401 without a valid bearer token, or 403 for a write with a read-only one.
+
+        Does nothing when no token is configured.
+        """
+        settings = self.service_settings
+        if not settings.api_tokens and not settings.read_only_tokens:
+            return
+        scheme, _, given = self.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            raise errors.Unauthorized("this request needs an Authorization: Bearer <token> header")
+        given_bytes = given.strip().encode("utf-8", "replace")
+        if matches_any(given_bytes, settings.api_tokens):
+            return
+        if not matches_any(given_bytes, settings.read_only_tokens):
+            raise errors.Unauthorized("the bearer token is not valid")
+        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            raise errors.Forbidden(f"the bearer token is read-only; {self.request.method} needs a full-access token")
 
     def data_received(self, chunk: bytes) -> None:
         if self._finished:

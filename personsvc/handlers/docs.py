@@ -55,6 +55,7 @@ class OpenApiHandler(BaseHandler):
     PATTERN = r"/openapi\.json"
     ROUTE = "/openapi.json"
 
+    PROTECTED = False
     SUPPORTED_METHODS = ("GET", "HEAD", "OPTIONS")
     DOCUMENT = json.dumps(build_document(), indent=1).encode()
 
@@ -71,6 +72,7 @@ class DocsHandler(BaseHandler):
 
     ROUTE = "/docs"
 
+    PROTECTED = False
     SUPPORTED_METHODS = ("GET", "HEAD", "OPTIONS")
 
     def parse_path(self) -> None:

@@ -18,6 +18,7 @@ class HealthHandler(BaseHandler):
 
     PATTERN = ROUTE = "/healthz"
 
+    PROTECTED = False
     SUPPORTED_METHODS = ("GET", "HEAD", "OPTIONS")
 
     def get(self) -> None:
@@ -33,6 +34,7 @@ class ReadyHandler(BaseHandler):
 
     PATTERN = ROUTE = "/readyz"
 
+    PROTECTED = False
     SUPPORTED_METHODS = ("GET", "HEAD", "OPTIONS")
 
     async def get(self) -> None:
