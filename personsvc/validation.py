@@ -7,6 +7,7 @@ rules. This module adds the checks on the raw text that JSON Schema cannot expre
 
 from __future__ import annotations
 
+import decimal
 import json
 import math
 import re
@@ -131,9 +132,17 @@ def _reject_constant(name: str) -> float:
 
 
 def _parse_float(text: str) -> float:
+    """Parse a JSON number with a fraction or exponent, rejecting what a float would silently change.
+
+    A float rounds 1e-400 to 0 and 36.00000000000000001 to 36.0, which would
+    make a fractional number look whole.
+    """
     value = float(text)
     if math.isinf(value):
         raise InvalidJson(f"number {text[:40]} is too large; send a finite number")
+    # Above 2**53 every float is whole anyway; no rule here takes such numbers.
+    if value.is_integer() and abs(value) < 2**53 and decimal.Decimal(text) != int(value):
+        raise InvalidJson(f"number {text[:40]} cannot be represented exactly; send at most 15 significant digits")
     return value
 
 
