@@ -171,7 +171,7 @@ def _open(path: str, mode: str) -> Iterator[IO[bytes]]:
 
 
 async def _run(arguments: argparse.Namespace, settings: Settings, redis_url: str) -> int:
-    store = PersonStore.from_url(redis_url, settings.redis_timeout, 4)
+    store = PersonStore.from_url(redis_url, settings.redis_timeout)
     started = time.monotonic()
     show_progress = sys.stderr.isatty()
     try:

@@ -31,6 +31,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"must be 0 or more, got {value}")
+    return value
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -118,6 +125,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("host", str, "127.0.0.1", "address to listen on", "ADDRESS"),
     Option("port", _port, 8080, "TCP port to listen on (0 picks a free port)", "PORT"),
     Option(
+        "processes",
+        _non_negative_int,
+        1,
+        "number of server processes sharing the port; 0 starts one per CPU core",
+        "COUNT",
+    ),
+    Option(
         "redis_url",
         _optional_str,
         None,
@@ -145,13 +159,6 @@ OPTIONS: tuple[Option, ...] = (
         1.0,
         "seconds to wait for Redis to connect or reply before answering 503",
         "SECONDS",
-    ),
-    Option(
-        "redis_max_connections",
-        _positive_int,
-        64,
-        "maximum number of pooled Redis connections per process",
-        "COUNT",
     ),
     Option(
         "max_body_size",
@@ -237,11 +244,11 @@ class Settings:
     api_tokens_file: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
+    processes: int = 1
     redis_url: str | None = None
     data_dir: str = "./var"
     redis_fsync: str = "everysec"
     redis_timeout: float = 1.0
-    redis_max_connections: int = 64
     max_body_size: int = 16 * 1024 * 1024
     max_header_size: int = 65536
     max_connections: int = 1000

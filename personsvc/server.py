@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -22,6 +24,9 @@ from personsvc.observability import configure_logging
 from personsvc.store import PersonStore
 
 log = logging.getLogger("personsvc")
+
+# A worker that crashes is restarted; after this many restarts the service stops.
+MAX_WORKER_RESTARTS = 10
 
 
 def redact_url(url: str) -> str:
@@ -58,13 +63,9 @@ def make_server(app: tornado.web.Application, settings: Settings) -> GuardedHTTP
     )
 
 
-async def serve(settings: Settings, redis_url: str) -> None:
-    """Serve HTTP until SIGTERM or SIGINT, then drain in-flight requests and close the pool."""
-    store = PersonStore.from_url(redis_url, settings.redis_timeout, settings.redis_max_connections)
-    app = make_app(settings, store)
-    server = make_server(app, settings)
+def bind(settings: Settings) -> list[socket.socket]:
+    """Bind the listening sockets, log where, and warn about a public address without tokens."""
     sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
-    server.add_sockets(sockets)
     for sock in sockets:
         host, port = sock.getsockname()[:2]
         log.info("listening on http://%s:%d", f"[{host}]" if ":" in host else host, port)
@@ -75,6 +76,15 @@ async def serve(settings: Settings, redis_url: str) -> None:
                 "listening on %s with no API token set: anyone who can reach this address can read and change "
                 "every person; set --api-tokens (see SECURITY.md)", host,
             )
+    return sockets
+
+
+async def serve(settings: Settings, redis_url: str, sockets: list[socket.socket]) -> None:
+    """Serve HTTP until SIGTERM or SIGINT, then drain in-flight requests and close the pool."""
+    store = PersonStore.from_url(redis_url, settings.redis_timeout)
+    app = make_app(settings, store)
+    server = make_server(app, settings)
+    server.add_sockets(sockets)
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -89,6 +99,80 @@ async def serve(settings: Settings, redis_url: str) -> None:
     await store.close()
 
 
+def _run_worker(settings: Settings, redis_url: str, sockets: list[socket.socket]) -> None:
+    """Run one worker process to the end; never returns."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    code = 0
+    try:
+        asyncio.run(serve(settings, redis_url, sockets))
+    except BaseException:
+        log.exception("worker %d failed", os.getpid())
+        code = 1
+    finally:
+        logging.shutdown()
+        os._exit(code)
+
+
+def serve_processes(settings: Settings, redis_url: str, sockets: list[socket.socket], count: int) -> int:
+    """Fork ``count`` workers sharing the sockets; restart a crashed one; stop all on SIGTERM or SIGINT.
+
+    Each worker has its own event loop and Redis pool. Returns the exit status.
+    """
+    watched = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
+    signal.pthread_sigmask(signal.SIG_BLOCK, watched)
+    workers: dict[int, int] = {}
+    restarts = 0
+
+    def start(slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            _run_worker(settings, redis_url, sockets)
+        workers[pid] = slot
+
+    for slot in range(count):
+        start(slot)
+    log.info("started %d worker processes: %s", count, ", ".join(map(str, workers)))
+
+    while True:
+        received = signal.sigwait(watched)
+        if received in (signal.SIGTERM, signal.SIGINT):
+            break
+        while workers:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            slot = workers.pop(pid, None)
+            if slot is None:
+                continue
+            log.error("worker %d exited with status %d", pid, os.waitstatus_to_exitcode(status))
+            if restarts >= MAX_WORKER_RESTARTS:
+                log.error("workers keep failing (%d restarts); stopping", restarts)
+                _stop_workers(workers, settings.shutdown_timeout)
+                return 1
+            restarts += 1
+            start(slot)
+
+    log.info("stopping %d worker processes", len(workers))
+    _stop_workers(workers, settings.shutdown_timeout)
+    return 0
+
+
+def _stop_workers(workers: dict[int, int], timeout: float) -> None:
+    for pid in workers:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout + 5
+    while workers and time.monotonic() < deadline:
+        pid, _ = os.waitpid(-1, os.WNOHANG)
+        if pid:
+            workers.pop(pid, None)
+        else:
+            time.sleep(0.05)
+    for pid in workers:
+        log.warning("worker %d did not stop in time; killing it", pid)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(argv)
@@ -96,9 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"run.py: error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
+    processes = settings.processes or os.cpu_count() or 1
 
     embedded = None
     redis_url = settings.redis_url
+    code = 0
     try:
         if redis_url is None:
             embedded = EmbeddedRedis(settings.data_dir, settings.redis_fsync)
@@ -106,7 +192,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             redis_url = embedded.url
         else:
             log.info("using Redis at %s", redact_url(redis_url))
-        asyncio.run(serve(settings, redis_url))
+        sockets = bind(settings)
+        if processes == 1:
+            asyncio.run(serve(settings, redis_url, sockets))
+        else:
+            code = serve_processes(settings, redis_url, sockets, processes)
     except EmbeddedRedisError as error:
         log.error("cannot start the embedded Redis: %s", error)
         return 1
@@ -117,4 +207,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         if embedded is not None:
             embedded.stop()
     log.info("stopped")
-    return 0
+    return code

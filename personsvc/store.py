@@ -19,13 +19,13 @@ leave ``current`` pointing at a missing version hash, a gap in versions
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Sequence
 from importlib import resources
 
-import redis.asyncio as redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
+
+from personsvc.redis_connection import MultiplexedRedis
 
 INDEX_KEY = "persons:index"
 SEQUENCE_KEY = "persons:seq"
@@ -98,45 +98,49 @@ def _stored(reply: list) -> StoredVersion:
     return StoredVersion(doc=reply[1], etag=reply[2].decode())
 
 
+class _Script:
+    """A Lua script run by its SHA1 digest, loaded into Redis on first use and again after NOSCRIPT."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+
 class PersonStore:
     """Person records in Redis: one instance per process, shared by all handlers."""
 
-    def __init__(self, client: redis.Redis) -> None:
-        self.client = client
+    def __init__(self, redis: MultiplexedRedis) -> None:
+        self.redis = redis
         names = PER_PERSON_SCRIPTS + MULTI_PERSON_SCRIPTS
-        self._scripts = {name: client.register_script(_load_script(name)) for name in names}
+        self._scripts = {name: _Script(_load_script(name)) for name in names}
 
     @classmethod
-    def from_url(cls, url: str, timeout: float, max_connections: int) -> PersonStore:
-        """Build a store with one connection pool; nothing connects until first use.
+    def from_url(cls, url: str, timeout: float) -> PersonStore:
+        """Build a store on one multiplexed connection; nothing connects until first use.
 
         A Redis that does not reply within ``timeout`` seconds raises
-        redis.exceptions.TimeoutError or ConnectionError. Commands are never
-        retried: a write script that timed out may still have run, and
-        running it again would write a second version. The pool itself
-        replaces a connection that a Redis restart has closed when it hands
-        the connection out.
+        redis.exceptions.TimeoutError, and one that cannot be reached raises
+        redis.exceptions.ConnectionError. Commands are never retried: a write
+        script that timed out may still have run, and running it again would
+        write a second version.
         """
-        # A blocking pool makes a request wait (up to ``timeout``) for a free
-        # connection; the default pool raises at once when all are busy.
-        pool = redis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=max_connections,
-            timeout=timeout,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),
-        )
-        return cls(redis.Redis.from_pool(pool))
+        return cls(MultiplexedRedis(url, timeout))
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.redis.close()
 
     async def ping(self) -> bool:
-        return bool(await self.client.ping())
+        return await self.redis.execute("PING") == b"PONG"
 
     async def _run(self, name: str, keys: list[str], args: list[str | int]) -> list:
-        return await self._scripts[name](keys=keys, args=args)
+        script = self._scripts[name]
+        try:
+            return await self.redis.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            # Redis lost its script cache (a restart, SCRIPT FLUSH): the
+            # script did not run, so loading it and running it again is safe.
+            await self.redis.execute("SCRIPT", "LOAD", script.source)
+            return await self.redis.execute("EVALSHA", script.sha, len(keys), *keys, *args)
 
     async def create(self, person_id: str, fields_json: str, updated_at: str) -> StoredVersion:
         reply = await self._run(
@@ -247,22 +251,19 @@ class PersonStore:
         return [reply[1] for reply in replies]
 
     async def _pipelined(self, name: str, calls: Sequence[tuple[list[str], list]], transaction: bool) -> list:
-        """Run one script many times in one pipeline and return the replies in order.
+        """Run one script many times in one round trip and return the replies in order.
 
-        A pipeline sends EVALSHA without the NOSCRIPT fallback of Script
-        objects. If Redis lost its script cache (a restart, SCRIPT FLUSH),
-        the calls that got NOSCRIPT did not run: load the script and run
-        those calls again. Inside MULTI/EXEC either every call ran or none.
+        If Redis lost its script cache, the calls that got NOSCRIPT did not
+        run: load the script and run those calls again. Inside MULTI/EXEC
+        either every call ran or none did.
         """
         script = self._scripts[name]
         replies: list = [None] * len(calls)
         pending = list(range(len(calls)))
         for attempt in range(2):
-            async with self.client.pipeline(transaction=transaction) as pipe:
-                for index in pending:
-                    keys, args = calls[index]
-                    pipe.evalsha(script.sha, len(keys), *keys, *args)
-                results = await pipe.execute(raise_on_error=False)
+            commands = [("EVALSHA", script.sha, len(calls[index][0]), *calls[index][0], *calls[index][1])
+                        for index in pending]
+            results = await self.redis.execute_many(commands, transaction)
             missing = []
             for index, result in zip(pending, results, strict=True):
                 if isinstance(result, NoScriptError) and attempt == 0:
@@ -273,7 +274,7 @@ class PersonStore:
                     replies[index] = result
             if not missing:
                 return replies
-            script.sha = await self.client.script_load(script.script)
+            await self.redis.execute("SCRIPT", "LOAD", script.source)
             pending = missing
         return replies
 

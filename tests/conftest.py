@@ -56,7 +56,7 @@ def settings() -> Settings:
 
 @pytest.fixture
 def store(redis_server: EmbeddedRedis, redis_sync: redis.Redis, io_loop: Any) -> Iterator[PersonStore]:
-    person_store = PersonStore.from_url(redis_server.url, timeout=2.0, max_connections=100)
+    person_store = PersonStore.from_url(redis_server.url, timeout=2.0)
     yield person_store
     io_loop.run_sync(person_store.close)
 

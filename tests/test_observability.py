@@ -69,7 +69,7 @@ class TestRedisDown:
         from personsvc.store import PersonStore
         from tests.conftest import free_port
 
-        person_store = PersonStore.from_url(f"redis://127.0.0.1:{free_port()}/0", timeout=1.0, max_connections=2)
+        person_store = PersonStore.from_url(f"redis://127.0.0.1:{free_port()}/0", timeout=1.0)
         yield person_store
         io_loop.run_sync(person_store.close)
 

@@ -56,9 +56,7 @@ async def assert_all_unavailable(api) -> None:
 class TestRedisNotListening:
     @pytest.fixture
     def store(self, io_loop):
-        person_store = PersonStore.from_url(
-            f"redis://127.0.0.1:{free_port()}/0", timeout=REDIS_TIMEOUT, max_connections=4
-        )
+        person_store = PersonStore.from_url(f"redis://127.0.0.1:{free_port()}/0", timeout=REDIS_TIMEOUT)
         yield person_store
         io_loop.run_sync(person_store.close)
 
@@ -84,7 +82,7 @@ class TestRedisPausedOrRestarted:
 
     @pytest.fixture
     def store(self, own_redis, io_loop):
-        person_store = PersonStore.from_url(own_redis.url, timeout=REDIS_TIMEOUT, max_connections=8)
+        person_store = PersonStore.from_url(own_redis.url, timeout=REDIS_TIMEOUT)
         yield person_store
         io_loop.run_sync(person_store.close)
 
