@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import json
-import re
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -28,7 +28,12 @@ from personsvc.handlers.persons import utc_timestamp
 from personsvc.store import PersonStore
 from personsvc.validation import encode_fields, parse_json, validate_import
 
-TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+# Lines per import round trip, at most: a MULTI/EXEC of more would hold
+# Redis for seconds and could outlast the client's timeout.
+MAX_BATCH_SIZE = 5000
+# The commands wait at least this long for Redis: a batch of thousands of
+# script calls takes longer than one request of the service.
+MIN_CLI_TIMEOUT = 30.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="stop",
         help="on an invalid line: stop there (after writing the lines before it), or skip it and go on (default: stop)",
     )
-    load.add_argument("--batch-size", type=int, default=500, metavar="COUNT", help="lines written per Redis round trip (default: 500)")
+    load.add_argument("--batch-size", type=int, default=500, metavar="COUNT",
+                      help=f"lines written per Redis round trip, 1 to {MAX_BATCH_SIZE} (default: 500)")
     add_setting_arguments(load)
     return parser
 
@@ -96,15 +102,14 @@ class ImportReport:
 def _parse_line(number: int, raw: bytes) -> tuple[str, str, str | None] | str:
     """Return (id, fields_json, updated_at) for a valid line, or an error message for an invalid one."""
     try:
-        body = parse_json(raw)
+        body = parse_json(raw.rstrip(b"\r\n"))
         person_id, fields, updated_at = validate_import(body)
     except InvalidJson as error:
-        return f"line {number}: invalid JSON: {error.detail}"
+        # The line is parsed alone, so "line 1" in the parser's message means this line.
+        return f"line {number}: invalid JSON: {error.detail.replace('(line 1, column', '(column')}"
     except ValidationFailed as error:
         details = "; ".join(f"{item.pointer or '/'} {item.detail}" for item in error.errors)
         return f"line {number}: {details}"
-    if not (isinstance(updated_at, str) and TIMESTAMP.fullmatch(updated_at)):
-        updated_at = None
     return person_id, encode_fields(fields), updated_at
 
 
@@ -171,7 +176,7 @@ def _open(path: str, mode: str) -> Iterator[IO[bytes]]:
 
 
 async def _run(arguments: argparse.Namespace, settings: Settings, redis_url: str) -> int:
-    store = PersonStore.from_url(redis_url, settings.redis_timeout)
+    store = PersonStore.from_url(redis_url, max(settings.redis_timeout, MIN_CLI_TIMEOUT))
     started = time.monotonic()
     show_progress = sys.stderr.isatty()
     try:
@@ -203,8 +208,8 @@ async def _run(arguments: argparse.Namespace, settings: Settings, redis_url: str
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
-    if getattr(arguments, "batch_size", 1) < 1:
-        parser.error("--batch-size must be at least 1")
+    if not 1 <= getattr(arguments, "batch_size", 1) <= MAX_BATCH_SIZE:
+        parser.error(f"--batch-size must be from 1 to {MAX_BATCH_SIZE}")
     try:
         settings = settings_from_arguments(arguments)
     except ConfigError as error:
@@ -218,6 +223,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except FileNotFoundError as error:
         print(f"personsvc: error: {error.filename}: no such file", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader of standard output went away (as with `| head`); stop quietly.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
+        return 1
+    except OSError as error:
+        print(f"personsvc: error: {error.filename or arguments.file}: {error.strerror or error}", file=sys.stderr)
         return 1
     except REDIS_UNAVAILABLE as error:
         print(f"personsvc: error: Redis is unreachable or timed out: {error}", file=sys.stderr)

@@ -111,14 +111,30 @@ class EmbeddedRedis:
 
     def start(self, timeout: float = 15.0) -> None:
         """Start redis-server and wait until it replies to PING, or raise EmbeddedRedisError."""
-        binary = redis_server_binary()
         self._lock_data_dir(timeout=5.0)
+        self._launch(timeout)
+
+    def restart_if_exited(self) -> bool:
+        """Start redis-server again if it has exited; return True if it did.
+
+        The data directory stays locked by this process, and the new server
+        replays the append-only file, so no acknowledged write is lost.
+        """
+        if self.process is None or self.process.poll() is None:
+            return False
+        log.error("embedded redis-server (pid %d) exited with status %s; starting it again",
+                  self.process.pid, self.process.returncode)
+        self._launch(timeout=15.0)
+        return True
+
+    def _launch(self, timeout: float) -> None:
+        binary = redis_server_binary()
         # A unix socket path must fit in 107 bytes; a deep data directory
         # gets its socket in a private temporary directory instead.
         if len(str(self.data_dir / "redis.sock")) <= MAX_SOCKET_PATH:
             self._socket_dir = str(self.data_dir)
         else:
-            self._socket_dir = tempfile.mkdtemp(prefix="personsvc-redis-")
+            self._socket_dir = self._socket_dir or tempfile.mkdtemp(prefix="personsvc-redis-")
         config_path = self.data_dir / "redis.conf"
         config_path.write_text(self._config())
         # The child inherits the lock's file descriptor, so the lock holds

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
+import tornado.ioloop
 import tornado.netutil
 import tornado.web
 
@@ -79,12 +80,19 @@ def bind(settings: Settings) -> list[socket.socket]:
     return sockets
 
 
-async def serve(settings: Settings, redis_url: str, sockets: list[socket.socket]) -> None:
-    """Serve HTTP until SIGTERM or SIGINT, then drain in-flight requests and close the pool."""
+async def serve(
+    settings: Settings, redis_url: str, sockets: list[socket.socket], embedded: EmbeddedRedis | None = None
+) -> None:
+    """Serve HTTP until SIGTERM or SIGINT, then drain in-flight requests and close the connection.
+
+    With ``embedded``, a redis-server that exits is started again within a second.
+    """
     store = PersonStore.from_url(redis_url, settings.redis_timeout)
     app = make_app(settings, store)
     server = make_server(app, settings)
     server.add_sockets(sockets)
+    if embedded is not None:
+        tornado.ioloop.PeriodicCallback(embedded.restart_if_exited, 1000).start()
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -113,7 +121,9 @@ def _run_worker(settings: Settings, redis_url: str, sockets: list[socket.socket]
         os._exit(code)
 
 
-def serve_processes(settings: Settings, redis_url: str, sockets: list[socket.socket], count: int) -> int:
+def serve_processes(
+    settings: Settings, redis_url: str, sockets: list[socket.socket], count: int, embedded: EmbeddedRedis | None
+) -> int:
     """Fork ``count`` workers sharing the sockets; restart a crashed one; stop all on SIGTERM or SIGINT.
 
     Each worker has its own event loop and Redis pool. Returns the exit status.
@@ -143,8 +153,12 @@ def serve_processes(settings: Settings, redis_url: str, sockets: list[socket.soc
                 break
             slot = workers.pop(pid, None)
             if slot is None:
+                if embedded is not None:
+                    embedded.restart_if_exited()
                 continue
             log.error("worker %d exited with status %d", pid, os.waitstatus_to_exitcode(status))
+            if embedded is not None:
+                embedded.restart_if_exited()
             if restarts >= MAX_WORKER_RESTARTS:
                 log.error("workers keep failing (%d restarts); stopping", restarts)
                 _stop_workers(workers, settings.shutdown_timeout)
@@ -194,9 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.info("using Redis at %s", redact_url(redis_url))
         sockets = bind(settings)
         if processes == 1:
-            asyncio.run(serve(settings, redis_url, sockets))
+            asyncio.run(serve(settings, redis_url, sockets, embedded))
         else:
-            code = serve_processes(settings, redis_url, sockets, processes)
+            code = serve_processes(settings, redis_url, sockets, processes, embedded)
     except EmbeddedRedisError as error:
         log.error("cannot start the embedded Redis: %s", error)
         return 1

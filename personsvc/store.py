@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import secrets
 from collections.abc import Sequence
 from importlib import resources
 
@@ -29,6 +30,7 @@ from personsvc.redis_connection import MultiplexedRedis
 
 INDEX_KEY = "persons:index"
 SEQUENCE_KEY = "persons:seq"
+CURSOR_KEY_KEY = "persons:cursor-key"
 META_KEY_PREFIX = "person:{"
 META_KEY_SUFFIX = "}"
 
@@ -113,6 +115,7 @@ class PersonStore:
         self.redis = redis
         names = PER_PERSON_SCRIPTS + MULTI_PERSON_SCRIPTS
         self._scripts = {name: _Script(_load_script(name)) for name in names}
+        self._cursor_key: bytes | None = None
 
     @classmethod
     def from_url(cls, url: str, timeout: float) -> PersonStore:
@@ -128,6 +131,17 @@ class PersonStore:
 
     async def close(self) -> None:
         await self.redis.close()
+
+    async def cursor_key(self) -> bytes:
+        """Return the key that signs paging cursors, creating it in Redis on first use.
+
+        Every process of a service on the same Redis reads the same key, so a
+        cursor from one process works on another.
+        """
+        if self._cursor_key is None:
+            await self.redis.execute("SET", CURSOR_KEY_KEY, secrets.token_bytes(32), "NX")
+            self._cursor_key = await self.redis.execute("GET", CURSOR_KEY_KEY)
+        return self._cursor_key
 
     async def ping(self) -> bool:
         return await self.redis.execute("PING") == b"PONG"

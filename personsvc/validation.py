@@ -7,6 +7,7 @@ rules. This module adds the checks on the raw text that JSON Schema cannot expre
 
 from __future__ import annotations
 
+import datetime
 import decimal
 import json
 import math
@@ -56,7 +57,9 @@ def is_plain_email(value: str) -> bool:
 @FORMAT_CHECKER.checks("email", raises=email_validator.EmailNotValidError)
 def _is_email(value: object) -> bool:
     # strict=True adds the RFC 5321 limit of 64 characters before the @.
-    if isinstance(value, str) and not is_plain_email(value):
+    # A string over 254 characters already breaks maxLength, so it is not
+    # also parsed, which takes seconds for a string of megabytes.
+    if isinstance(value, str) and len(value) <= 254 and not is_plain_email(value):
         email_validator.validate_email(value, check_deliverability=False, strict=True)
     return True
 
@@ -109,9 +112,15 @@ REPLACE_VALIDATOR = _Validator("PersonReplace")
 
 SERVER_ASSIGNED = ("id", "version")
 
+# Fields beyond which an object is reported as a whole: a person has 8.
+MAX_FIELDS = 32
+# Errors listed for one bulk create before validation stops.
+MAX_ERRORS = 1000
+
 # A person is one level deep; a bulk body two. Deeper values can only be
 # errors, and much deeper ones would make schema validation recurse.
 MAX_DEPTH = 32
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -310,12 +319,22 @@ def _details(error: SchemaError) -> Iterator[tuple[str, str]]:
         yield pointer, error.message
 
 
+def _too_many_fields(instance: Any, prefix: str) -> list[FieldError]:
+    """Report an object with far more fields than a person has, without validating each one."""
+    if isinstance(instance, dict) and len(instance) > MAX_FIELDS:
+        return [FieldError(prefix, f"has {len(instance)} fields; a person has at most 8 (see the schema)")]
+    return []
+
+
 def _collect(validator: _Validator, instance: Any, prefix: str = "") -> list[FieldError]:
     """Return one error per JSON Pointer: the first rule broken, in schema order.
 
     A value often breaks several rules at once (a 300-character e-mail is
     both too long and malformed); the first one is enough to fix it.
     """
+    too_many = _too_many_fields(instance, prefix)
+    if too_many:
+        return too_many
     found: dict[str, FieldError] = {}
     errors = sorted(validator.iter_errors(instance), key=lambda error: list(map(str, error.absolute_path)))
     for error in errors:
@@ -355,22 +374,46 @@ def validate_bulk(items: list[Any]) -> list[dict[str, Any]]:
     errors: list[FieldError] = []
     for index, item in enumerate(items):
         errors += _collect(CREATE_VALIDATOR, item, prefix=f"/{index}")
+        if len(errors) >= MAX_ERRORS:
+            # Validating the rest would cost time for a response nobody reads.
+            errors = errors[:MAX_ERRORS]
+            errors.append(FieldError(f"/{index}", f"validation stopped after {MAX_ERRORS} errors; fix these and retry"))
+            break
     if errors:
         raise ValidationFailed(errors)
     return [_normalized(item) for item in items]
 
 
+def is_timestamp(value: Any) -> bool:
+    """Return True for a real time in the form the service writes, such as 2026-12-04T19:20:00.123Z."""
+    if not isinstance(value, str) or not _TIMESTAMP.fullmatch(value):
+        return False
+    try:
+        datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return False
+    return True
+
+
 def validate_import(body: Any) -> tuple[str, dict[str, Any], Any]:
     """Return (id, fields, updated_at) of an imported line, as export writes them.
 
-    A line may carry the fields of a person as served; ``version`` is
-    ignored, and a line without ``id`` gets a new one.
+    A line may carry the fields of a person as served. ``version`` is
+    ignored, a line without ``id`` gets a new one, and a line without
+    ``updated_at`` gets None (the caller uses the import time).
     """
     errors = _collect(REPLACE_VALIDATOR, body)
+    if isinstance(body, dict) and not any(error.pointer == "/id" for error in errors) and "id" in body:
+        if uuid.UUID(body["id"]).version != 4:
+            errors.append(FieldError("/id", "must be a version 4 UUID, as the service assigns them"))
+    updated_at = body.get("updated_at") if isinstance(body, dict) else None
+    if updated_at is not None and not is_timestamp(updated_at):
+        errors.append(FieldError("/updated_at", "must be an RFC 3339 UTC time with milliseconds, such as "
+                                                "2026-12-04T19:20:00.123Z, or be left out"))
     if errors:
         raise ValidationFailed(errors)
     person_id = body["id"].lower() if "id" in body else str(uuid.uuid4())
-    return person_id, _normalized(body), body.get("updated_at")
+    return person_id, _normalized(body), updated_at
 
 
 def validate_replace(body: Any, person_id: str) -> tuple[dict[str, Any], int | None]:

@@ -72,7 +72,7 @@ def test_import_skips_invalid_lines(redis_server, redis_sync, tmp_path):
 
 def test_import_keeps_ids_and_history(redis_server, redis_sync, tmp_path):
     first = {**ADA, "id": PERSON_ID.upper(), "version": 1, "updated_at": "2020-01-01T00:00:00.000Z"}
-    second = {**ADA, "id": PERSON_ID, "version": 2, "age": 40, "updated_at": "not a time"}
+    second = {**ADA, "id": PERSON_ID, "version": 2, "age": 40}
     source = write_lines(tmp_path / "in.jsonl", first, second)
 
     assert run_cli(redis_server, "import", str(source)).returncode == 0
@@ -83,7 +83,30 @@ def test_import_keeps_ids_and_history(redis_server, redis_sync, tmp_path):
         (PERSON_ID, 2, 40),
     ]
     assert history[0]["updated_at"] == "2020-01-01T00:00:00.000Z"
-    assert history[1]["updated_at"] != "not a time"
+    assert history[1]["updated_at"] > "2026"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ({**ADA, "updated_at": "2026-99-99T99:99:99.999Z"}, "line 1: /updated_at must be an RFC 3339 UTC time"),
+        ({**ADA, "updated_at": 5}, "line 1: /updated_at must be"),
+        ({**ADA, "id": "00000000-0000-0000-0000-000000000000"}, "line 1: /id must be a version 4 UUID"),
+        ({**ADA, "id": "12345678-1234-1234-1234-123456789abc"}, "line 1: /id must be a version 4 UUID"),
+        ({**ADA, "id": "nope"}, "line 1: /id must be a UUID"),
+    ],
+)
+def test_import_rejects_bad_ids_and_times(redis_server, redis_sync, tmp_path, line, message):
+    result = run_cli(redis_server, "import", str(write_lines(tmp_path / "in.jsonl", line)))
+    assert result.returncode == 1
+    assert message in result.stderr.decode()
+    assert redis_sync.dbsize() == 0
+
+
+def test_import_error_names_column_not_inner_line(redis_server, redis_sync, tmp_path):
+    source = write_lines(tmp_path / "in.jsonl", ADA, "{broken")
+    result = run_cli(redis_server, "import", str(source))
+    assert "line 2: invalid JSON: Expecting property name enclosed in double quotes (column 2)" in result.stderr.decode()
 
 
 def test_export_import_round_trip(redis_server, redis_sync, tmp_path):
@@ -111,7 +134,10 @@ def test_import_from_standard_input(redis_server, redis_sync):
     ("arguments", "message"),
     [
         (["import", "/nonexistent.jsonl"], "no such file"),
-        (["import", "-", "--batch-size", "0"], "--batch-size must be at least 1"),
+        (["import", "-", "--batch-size", "0"], "--batch-size must be from 1 to 5000"),
+        (["import", "-", "--batch-size", "5001"], "--batch-size must be from 1 to 5000"),
+        (["import", "/tmp"], "Is a directory"),
+        (["export", "/proc/version"], "personsvc: error:"),
         (["export", "-", "--redis-timeout", "-1"], "invalid value for redis_timeout"),
     ],
 )

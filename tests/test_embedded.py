@@ -128,3 +128,31 @@ def test_log_says_where_it_listens_and_stores(data_dir):
     service.terminate()
     assert f"listening on http://127.0.0.1:{service.port}" in service.log
     assert f"data in {data_dir}" in service.log
+
+
+def test_killed_redis_is_restarted(data_dir):
+    service = Service(data_dir)
+    try:
+        ids = create_persons(service, 3)
+        old_pid = redis_pid(service)
+        os.kill(old_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and service.log.count("started (pid") < 2:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        assert listed_ids(service) == ids
+        assert f"embedded redis-server (pid {old_pid}) exited" in service.log
+    finally:
+        service.terminate()
+
+
+def test_two_processes_serve_and_stop(data_dir):
+    service = Service(data_dir, "--processes", "2")
+    try:
+        ids = create_persons(service, 4)
+        assert listed_ids(service) == ids
+        assert "started 2 worker processes" in service.log
+    finally:
+        code = service.terminate()
+    assert code == 0
+    assert "embedded redis-server stopped (exit status 0)" in service.log

@@ -41,8 +41,10 @@ class ReadyHandler(BaseHandler):
         self.reject_query()
         try:
             await asyncio.wait_for(self.store.ping(), READY_TIMEOUT_SECONDS)
-        except (TimeoutError, *errors.REDIS_UNAVAILABLE) as error:
+        except TimeoutError as error:
             raise errors.ServiceUnavailable(f"Redis did not reply to PING within {READY_TIMEOUT_SECONDS} s") from error
+        except errors.REDIS_UNAVAILABLE as error:
+            raise errors.ServiceUnavailable(f"Redis is unreachable: {error}") from error
         self.set_header("Content-Type", JSON_TYPE)
         self.finish(b'{"status":"ready"}')
 

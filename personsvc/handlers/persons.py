@@ -97,11 +97,12 @@ class PersonsHandler(StreamingMixin):
         if not PAGE_LIMIT_PATTERN.fullmatch(limit) or not 1 <= int(limit) <= MAX_PAGE_LIMIT:
             raise errors.BadRequest(f"invalid limit {limit[:40]!r}; use an integer from 1 to {MAX_PAGE_LIMIT}")
         cursor = self.single_query_argument("cursor", default=None)
-        after_seq = 0 if cursor is None else decode_cursor(cursor)
+        key = await self.store.cursor_key()
+        after_seq = 0 if cursor is None else decode_cursor(cursor, key)
 
         last_seq, more, docs = await self.store.read_batch(after_seq, int(limit))
         if more:
-            self.set_header("Link", f'</persons?limit={limit}&cursor={encode_cursor(last_seq)}>; rel="next"')
+            self.set_header("Link", f'</persons?limit={limit}&cursor={encode_cursor(last_seq, key)}>; rel="next"')
         await self.stream_documents(_one_batch(docs))
 
 
