@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -42,11 +43,18 @@ class Metrics:
             "personsvc_http_requests_in_flight", "Requests started and not yet finished.", registry=self.registry,
         )
         in_flight_gauge.set_function(in_flight)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        status_text = str(status)
-        self.requests.labels(method, route, status_text).inc()
-        self.latency.labels(method, route, status_text).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            # labels() looks its child up in a locked dict on every call;
+            # keeping the pair here saves that on every request.
+            labels = (method, route, str(status))
+            children = self._children[key] = (self.requests.labels(*labels), self.latency.labels(*labels))
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 class RequestIdFilter(logging.Filter):

@@ -21,6 +21,7 @@ from personsvc.app import make_app
 from personsvc.config import ConfigError, Settings, load_settings
 from personsvc.connections import GuardedHTTPServer
 from personsvc.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+from personsvc.handlers.base import reset_request_ids_after_fork
 from personsvc.observability import configure_logging
 from personsvc.store import PersonStore
 
@@ -110,6 +111,7 @@ async def serve(
 def _run_worker(settings: Settings, redis_url: str, sockets: list[socket.socket]) -> None:
     """Run one worker process to the end; never returns."""
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    reset_request_ids_after_fork()
     code = 0
     try:
         asyncio.run(serve(settings, redis_url, sockets))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hmac
+import itertools
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from typing import Any
 
 import tornado.web
@@ -33,6 +34,23 @@ CHUNKED_SLACK_BYTES = 1024 * 1024
 
 JSON_TYPE = "application/json"
 PROBLEM_TYPE = "application/problem+json"
+
+
+# Request ids are a random per-process prefix and a counter: unique like a
+# UUID in practice, at a fraction of uuid4's cost on every request.
+_REQUEST_ID_COUNTER = itertools.count()
+_request_id_prefix = secrets.token_hex(10)
+
+
+def new_request_id() -> str:
+    """Return a 32-character hex id, unique across processes (the prefix) and requests (the counter)."""
+    return f"{_request_id_prefix}{next(_REQUEST_ID_COUNTER) & 0xFFFFFFFFFFFF:012x}"
+
+
+def reset_request_ids_after_fork() -> None:
+    """Give a forked worker a prefix of its own, so that two workers never issue the same id."""
+    global _request_id_prefix
+    _request_id_prefix = secrets.token_hex(10)
 
 
 class RateLimitedLog:
@@ -148,7 +166,7 @@ class BaseHandler(tornado.web.RequestHandler):
     def request_id(self) -> str:
         if self._request_id is None:
             given = self.request.headers.get("X-Request-ID", "")
-            self._request_id = given if REQUEST_ID_PATTERN.fullmatch(given) else uuid.uuid4().hex
+            self._request_id = given if given and REQUEST_ID_PATTERN.fullmatch(given) else new_request_id()
         return self._request_id
 
     def set_default_headers(self) -> None:
