@@ -26,6 +26,8 @@ test: install
 
 # Benchmarks; docs/benchmarks.md records a run and how to read it.
 bench: install
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/bulk.py
 	$(BIN)/python bench/stream_memory.py
 
