@@ -58,7 +58,7 @@ def main() -> None:
             rows.append((LARGE, pause, growth, size))
 
     # Control: one batch for the whole store, which is what an unbatched
-    # read-all would hold in memory. It shows that the measurement sees growth.
+    # read-all would hold in memory. It shows that the measurement detects growth.
     with BenchService("--stream-batch-size", str(LARGE)) as service:
         seed(service, LARGE, chunk=1000)
         growth, size = measure(service, 0.0)

@@ -73,7 +73,7 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> N
             return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout} s")
+    raise RuntimeError(f"{url} did not respond within {timeout} s")
 
 
 async def seed(redis_url: str) -> str:

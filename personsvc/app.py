@@ -67,7 +67,7 @@ class InFlight:
 def _raise_tornado_query_limit() -> None:
     """Let Tornado parse query strings of any field count, so our own check can reject them.
 
-    Tornado 6.5.8+ answers a request with more than 1000 query fields with a
+    Tornado 6.5.8+ responds to a request with more than 1000 query fields with a
     bare 400 (no body) before any handler runs. The query string is already
     bounded by the 64 KiB header limit, so parsing it all is cheap;
     BaseHandler.prepare then rejects more than MAX_QUERY_FIELDS with a

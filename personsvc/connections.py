@@ -1,7 +1,7 @@
-"""The HTTP server's connection handling: limits that answer in problem+json.
+"""The HTTP server's connection handling: limits that respond in problem+json.
 
 Out of the box, Tornado 6.6 closes a connection without a response when the
-request line and headers exceed ``max_header_size``, and answers a malformed
+request line and headers exceed ``max_header_size``, and responds to a malformed
 request (a bad request line, an invalid header, a bad Content-Length) with
 a bare ``400 Bad Request`` that has no body. Here both become problem+json
 responses that name the limit or the fault, and connections beyond
@@ -21,7 +21,7 @@ from tornado.iostream import IOStream, UnsatisfiableReadError
 
 log = logging.getLogger("personsvc.connections")
 
-# What Tornado's HTTP1Connection writes for a malformed request.
+# The bare response that Tornado's HTTP1Connection writes for a malformed request.
 TORNADO_BARE_400 = b"HTTP/1.1 400 Bad Request\r\n\r\n"
 
 
@@ -51,7 +51,7 @@ class GuardedIOStream(IOStream):
     """An IOStream that sends a problem+json response where Tornado would send none or a bare one.
 
     GuardedHTTPServer turns each accepted connection's IOStream into this
-    class before Tornado's HTTP code sees it.
+    class before Tornado's HTTP code reads from it.
     """
 
     server: GuardedHTTPServer
@@ -92,7 +92,7 @@ class GuardedIOStream(IOStream):
 
 
 class GuardedHTTPServer(tornado.httpserver.HTTPServer):
-    """HTTPServer with problem+json answers for oversized headers and malformed requests, and a connection cap."""
+    """HTTPServer that responds in problem+json to oversized headers and malformed requests, and caps connections."""
 
     def initialize(self, *args: Any, max_connections: int = 1000, **kwargs: Any) -> None:
         super().initialize(*args, **kwargs)

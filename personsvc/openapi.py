@@ -130,7 +130,12 @@ PROBLEM_WHEN = {
 def _problem_responses(*statuses: str) -> dict[str, Any]:
     responses = {}
     for status in ("400", "405", *statuses, "503"):
-        headers = _header_refs("Retry-After") if status == "503" else _header_refs("Allow") if status == "405" else _header_refs()
+        if status == "503":
+            headers = _header_refs("Retry-After")
+        elif status == "405":
+            headers = _header_refs("Allow")
+        else:
+            headers = _header_refs()
         responses[status] = {
             "description": PROBLEM_WHEN[status],
             "headers": headers,

@@ -1,7 +1,7 @@
 """One multiplexed Redis connection per process, shared by every request.
 
 Requests write their commands to the same socket and get their replies in
-the same order, which is how Redis answers on one connection. Measured on a
+the same order, which is how Redis replies on one connection. Measured on a
 2-core machine (docs/benchmarks.md), a read script costs about a quarter of
 what it costs through redis-py's connection pool, whose checkout, retry and
 timeout layers dominate a sub-millisecond call.

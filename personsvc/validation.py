@@ -375,7 +375,7 @@ def validate_bulk(items: list[Any]) -> list[dict[str, Any]]:
     for index, item in enumerate(items):
         errors += _collect(CREATE_VALIDATOR, item, prefix=f"/{index}")
         if len(errors) >= MAX_ERRORS:
-            # Validating the rest would cost time for a response nobody reads.
+            # Validating the rest would only make the response longer.
             errors = errors[:MAX_ERRORS]
             errors.append(FieldError(f"/{index}", f"validation stopped after {MAX_ERRORS} errors; fix these and retry"))
             break

@@ -54,7 +54,11 @@ def reset_request_ids_after_fork() -> None:
 
 
 class RateLimitedLog:
-    """Log a repeated warning at most once per interval, with the count of the ones dropped."""
+    """Log a repeated warning at most once per interval.
+
+    The next warning logged says how many were dropped before it; drops with
+    no later warning are never reported.
+    """
 
     def __init__(self, logger: logging.Logger, interval: float = 1.0) -> None:
         self.logger = logger

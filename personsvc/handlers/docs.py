@@ -1,8 +1,8 @@
 """``/openapi.json`` and ``/docs``: the API document and a Swagger UI page that renders it.
 
-Swagger UI 5 (the first release that renders OpenAPI 3.1) comes from the
-drf-spectacular-sidecar wheel, whose only job is to ship those static
-files; nothing is fetched from the internet when a page loads.
+Swagger UI 5, the first release that renders OpenAPI 3.1, comes from the
+drf-spectacular-sidecar wheel, which ships its static files. Nothing is
+fetched from the internet when a page loads.
 """
 
 from __future__ import annotations
