@@ -9,6 +9,7 @@ Key layout (see docs/design.md for the full picture):
   as served, JSON) and ``etag`` (the entity tag, without quotes).
 - ``persons:index``: sorted set of person ids scored by creation sequence.
 - ``persons:seq``: counter that hands out creation sequence numbers.
+- ``persons:cursor-key``: random key that signs paging cursors.
 
 Atomicity invariant: every single-person operation is one Lua script, so it
 runs as one atomic step in one round trip. No interleaving of requests can
