@@ -121,6 +121,7 @@ MAX_ERRORS = 1000
 # errors, and much deeper ones would make schema validation recurse.
 MAX_DEPTH = 32
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -191,6 +192,8 @@ def _check_depth_before_parsing(body: bytes) -> None:
     level by level; pairs left after MAX_DEPTH rounds are nested deeper.
     Unbalanced brackets are left for json.loads to report.
     """
+    if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
+        return
     brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
     for _ in range(MAX_DEPTH):
         brackets, removed = _INNERMOST_PAIR.subn(b"", brackets)
@@ -226,7 +229,10 @@ def parse_json(body: bytes) -> Any:
         raise InvalidJson(f"the body is nested too deeply; at most {MAX_DEPTH} levels are allowed") from None
     except ValueError:  # an integer longer than Python's digit limit
         raise InvalidJson("invalid number: an integer has too many digits") from None
-    _check_nesting_and_surrogates(value)
+    # Only an escape can put a surrogate in a string, since the body decoded
+    # as strict UTF-8; bodies without one skip the walk.
+    if _SURROGATE_ESCAPE.search(text):
+        _check_nesting_and_surrogates(value)
     return value
 
 

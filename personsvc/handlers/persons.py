@@ -33,10 +33,18 @@ async def _one_batch(docs: list[bytes]) -> AsyncIterator[list[bytes]]:
     yield docs
 
 
+_formatted_second: tuple[int, str] = (-1, "")
+
+
 def utc_timestamp() -> str:
     """Return the current time in RFC 3339 UTC form with milliseconds."""
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    global _formatted_second
+    now = time.time()
+    second = int(now)
+    if second != _formatted_second[0]:
+        # strftime runs once per second, not once per write.
+        _formatted_second = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S."))
+    return f"{_formatted_second[1]}{int((now - second) * 1000):03d}Z"
 
 
 class PersonsHandler(StreamingMixin):
