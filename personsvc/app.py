@@ -40,6 +40,8 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
         return
     request_id = handler.request_id if isinstance(handler, BaseHandler) else "-"
     response_bytes = handler.response_bytes if isinstance(handler, BaseHandler) else 0
+    if handler.request.method == "HEAD":
+        response_bytes = 0  # Tornado drops the body of a HEAD response
     fields = {
         "method": handler.request.method,
         "route": route,

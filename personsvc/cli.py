@@ -28,6 +28,8 @@ from personsvc.handlers.persons import utc_timestamp
 from personsvc.store import PersonStore
 from personsvc.validation import encode_fields, parse_json, validate_import
 
+# The settings that matter to export and import: where Redis is.
+CLI_SETTINGS = ("redis_url", "data_dir", "redis_fsync", "redis_timeout")
 # Lines per import round trip, at most: a MULTI/EXEC of more would hold
 # Redis for seconds and could outlast the client's timeout.
 MAX_BATCH_SIZE = 5000
@@ -46,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write every person as JSON lines")
     export.add_argument("file", metavar="FILE", help="output file, or - for standard output")
     export.add_argument("--all-versions", action="store_true", help="write every version, oldest first, not only the current one")
-    add_setting_arguments(export)
+    add_setting_arguments(export, CLI_SETTINGS)
 
     load = commands.add_parser("import", help="create persons from JSON lines")
     load.add_argument("file", metavar="FILE", help="input file, or - for standard input")
@@ -58,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("--batch-size", type=int, default=500, metavar="COUNT",
                       help=f"lines written per Redis round trip, 1 to {MAX_BATCH_SIZE} (default: 500)")
-    add_setting_arguments(load)
+    add_setting_arguments(load, CLI_SETTINGS)
     return parser
 
 
@@ -120,33 +122,69 @@ def _numbered_lines(source: IO[bytes], progress: tqdm) -> Iterator[tuple[int, by
             yield number, raw
 
 
+class _Importer:
+    """Write imported lines in batches; a person that existed before the import is never changed.
+
+    The first line with an id creates that person, and later lines with the
+    same id add versions to it. An id that is already in the store makes
+    its lines invalid, so importing a file twice cannot add versions.
+    """
+
+    def __init__(self, store: PersonStore, on_error: str) -> None:
+        self.store = store
+        self.on_error = on_error
+        self.report = ImportReport()
+        self.batch: list[tuple[int, str, str, str]] = []
+        self.created: set[str] = set()  # ids this import created
+        self.refused: set[str] = set()  # ids that existed before it
+        self.stopped = False
+
+    def reject(self, message: str) -> None:
+        self.report.invalid.append(message)
+        print(message, file=sys.stderr)
+        if self.on_error == "stop":
+            self.stopped = True
+
+    async def flush(self) -> None:
+        """Write the batch up to the first line to refuse (under stop) or without those lines (under skip)."""
+        unknown = sorted({person_id for _, person_id, _, _ in self.batch} - self.created - self.refused)
+        self.refused |= await self.store.existing_ids(unknown) if unknown else set()
+        records = []
+        for number, person_id, fields_json, updated_at in self.batch:
+            if person_id in self.refused:
+                self.reject(f"line {number}: /id {person_id} already exists in the store; "
+                            "import into an empty store, or remove the id to create a new person")
+                if self.stopped:
+                    break
+                continue
+            self.created.add(person_id)
+            records.append((person_id, fields_json, updated_at))
+        self.batch.clear()
+        if records:
+            versions = await self.store.import_versions(records)
+            self.report.written += len(versions)
+            self.report.new_persons += versions.count(1)
+
+
 async def import_persons(store: PersonStore, source: IO[bytes], on_error: str, batch_size: int, progress: tqdm) -> ImportReport:
     """Validate each line and write valid ones in batches; stop or skip at invalid ones."""
-    report = ImportReport()
-    batch: list[tuple[str, str, str]] = []
-
-    async def flush() -> None:
-        if batch:
-            versions = await store.import_versions(batch)
-            report.written += len(versions)
-            report.new_persons += versions.count(1)
-            batch.clear()
-
+    importer = _Importer(store, on_error)
     for number, raw in _numbered_lines(source, progress):
-        report.lines += 1
+        importer.report.lines += 1
         parsed = _parse_line(number, raw)
         if isinstance(parsed, str):
-            report.invalid.append(parsed)
-            print(parsed, file=sys.stderr)
-            if on_error == "stop":
+            importer.reject(parsed)
+        else:
+            person_id, fields_json, updated_at = parsed
+            importer.batch.append((number, person_id, fields_json, updated_at or utc_timestamp()))
+        if importer.stopped:
+            break
+        if len(importer.batch) >= batch_size:
+            await importer.flush()
+            if importer.stopped:
                 break
-            continue
-        person_id, fields_json, updated_at = parsed
-        batch.append((person_id, fields_json, updated_at or utc_timestamp()))
-        if len(batch) >= batch_size:
-            await flush()
-    await flush()
-    return report
+    await importer.flush()  # the lines before a stop are written too
+    return importer.report
 
 
 # -- running -----------------------------------------------------------------------
@@ -183,7 +221,8 @@ async def _run(arguments: argparse.Namespace, settings: Settings, redis_url: str
         if arguments.command == "export":
             with _open(arguments.file, "wb") as output, tqdm(unit=" lines", disable=not show_progress) as progress:
                 persons, lines = await export_persons(store, output, arguments.all_versions, progress)
-            print(f"exported {persons} persons ({lines} lines) to {arguments.file} in {time.monotonic() - started:.1f} s",
+            target = "standard output" if arguments.file == "-" else arguments.file
+            print(f"exported {persons} persons ({lines} lines) to {target} in {time.monotonic() - started:.1f} s",
                   file=sys.stderr)
             return 0
 

@@ -112,7 +112,7 @@ OPTIONS: tuple[Option, ...] = (
         "read_only_tokens",
         _tokens,
         (),
-        "comma-separated bearer tokens that may only read (GET and HEAD)",
+        "comma-separated bearer tokens that may only read (GET, HEAD and OPTIONS)",
         "TOKENS",
     ),
     Option(
@@ -326,8 +326,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return {name: _parse_value(OPTIONS_BY_NAME[name], raw, str(path)) for name, raw in table.items()}
 
 
-def add_setting_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add --config and one flag per setting to ``parser``; each flag defaults to None (unset)."""
+def add_setting_arguments(parser: argparse.ArgumentParser, names: Sequence[str] | None = None) -> None:
+    """Add --config and one flag per setting (or per setting in ``names``); each flag defaults to None (unset)."""
     parser.add_argument(
         "--config",
         metavar="FILE",
@@ -335,6 +335,8 @@ def add_setting_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"TOML config file (env PERSONSVC_CONFIG; default: {DEFAULT_CONFIG_FILE} if it exists)",
     )
     for option in OPTIONS:
+        if names is not None and option.name not in names:
+            continue
         default = "unset" if option.default in (None, ()) else option.default
         aliases = ["--api-token"] if option.name == "api_tokens" else []
         parser.add_argument(
@@ -388,7 +390,7 @@ def settings_from_arguments(arguments: argparse.Namespace, environ: Mapping[str,
             values[option.name] = _parse_value(option, environ[option.env_var], option.env_var)
 
     for option in OPTIONS:
-        raw = getattr(arguments, option.name)
+        raw = getattr(arguments, option.name, None)
         if raw is not None:
             values[option.name] = _parse_value(option, raw, option.flag)
 

@@ -281,6 +281,35 @@ def _paths() -> dict[str, Any]:
                               **_problem_responses()},
             },
         },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus metrics of this process, in the text exposition format",
+                "responses": {"200": {"description": "The metrics.", "headers": _header_refs(),
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}},
+                              "401": {"description": "Tokens are configured and none was sent.",
+                                      "headers": _header_refs(), "content": {PROBLEM: {"schema": _ref("Problem")}}},
+                              **_problem_responses()},
+            },
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "responses": {"200": {"description": "The OpenAPI 3.1 document.", "headers": _header_refs(),
+                                      "content": {JSON: {"schema": {"type": "object"}}}},
+                              **_problem_responses()},
+            },
+        },
+        "/docs": {
+            "get": {
+                "operationId": "docs",
+                "summary": "A Swagger UI page that renders this document",
+                "responses": {"200": {"description": "The page.", "headers": _header_refs(),
+                                      "content": {"text/html": {"schema": {"type": "string"}}}},
+                              **_problem_responses()},
+            },
+        },
         "/readyz": {
             "get": {
                 "operationId": "readiness",

@@ -234,6 +234,12 @@ class PersonStore:
         replies = await self._pipelined("history", calls, transaction=False)
         return [reply[2:] if reply[0] == 200 else [] for reply in replies]
 
+    async def existing_ids(self, person_ids: Sequence[str]) -> set[str]:
+        """Return the ids among ``person_ids`` that have a person, in one round trip."""
+        replies = await self.redis.execute_many([("EXISTS", meta_key(person_id)) for person_id in person_ids],
+                                                transaction=False)
+        return {person_id for person_id, exists in zip(person_ids, replies, strict=True) if exists == 1}
+
     async def create_many(self, persons: Sequence[tuple[str, str]], updated_at: str) -> list[bytes]:
         """Create every (id, fields_json) at version 1, all or nothing, in one round trip.
 

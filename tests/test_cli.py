@@ -124,6 +124,30 @@ def test_export_import_round_trip(redis_server, redis_sync, tmp_path):
     assert len(before.splitlines()) == 1200
 
 
+def test_reimport_into_same_store_changes_nothing(redis_server, redis_sync, tmp_path):
+    source = write_lines(tmp_path / "in.jsonl", {**ADA, "id": PERSON_ID}, {**ADA, "id": PERSON_ID, "age": 50})
+    assert run_cli(redis_server, "import", str(source)).returncode == 0
+    before = exported(redis_server, "--all-versions")
+
+    again = run_cli(redis_server, "import", str(source), "--on-error", "skip")
+
+    assert again.returncode == 1
+    assert f"line 1: /id {PERSON_ID} already exists in the store" in again.stderr.decode()
+    assert f"line 2: /id {PERSON_ID} already exists in the store" in again.stderr.decode()
+    assert exported(redis_server, "--all-versions") == before
+
+
+def test_import_stops_at_existing_id_after_writing_lines_before(redis_server, redis_sync, tmp_path):
+    assert run_cli(redis_server, "import", "-", stdin=(json.dumps({**ADA, "id": PERSON_ID}) + "\n").encode()).returncode == 0
+    source = write_lines(tmp_path / "in.jsonl", ADA, {**ADA, "id": PERSON_ID}, {**ADA, "first_name": "Late"})
+
+    result = run_cli(redis_server, "import", str(source))
+
+    assert result.returncode == 1
+    names = [person["first_name"] for person in exported(redis_server)]
+    assert names == ["Ada", "Ada"]
+
+
 def test_import_from_standard_input(redis_server, redis_sync):
     result = run_cli(redis_server, "import", "-", stdin=(json.dumps(ADA) + "\n").encode())
     assert result.returncode == 0
