@@ -93,12 +93,6 @@ class NotFound(Problem):
     title = "Not found"
 
 
-class MethodNotAllowed(Problem):
-    status = 405
-    type_name = "method-not-allowed"
-    title = "Method not allowed"
-
-
 class PreconditionFailed(Problem):
     status = 412
     type_name = "precondition-failed"

@@ -137,7 +137,7 @@ def test_reimport_into_same_store_changes_nothing(redis_server, redis_sync, tmp_
     assert exported(redis_server, "--all-versions") == before
 
 
-def test_import_stops_at_existing_id_after_writing_lines_before(redis_server, redis_sync, tmp_path):
+def test_import_stops_at_existing_id(redis_server, redis_sync, tmp_path):
     assert run_cli(redis_server, "import", "-", stdin=(json.dumps({**ADA, "id": PERSON_ID}) + "\n").encode()).returncode == 0
     source = write_lines(tmp_path / "in.jsonl", ADA, {**ADA, "id": PERSON_ID}, {**ADA, "first_name": "Late"})
 
