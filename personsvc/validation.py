@@ -156,23 +156,19 @@ def _parse_float(text: str) -> float:
     return value
 
 
-def _check_nesting_and_surrogates(value: Any) -> None:
-    """Reject nesting deeper than MAX_DEPTH and strings with unpaired surrogates.
-
-    Deep values would make the schema validator recurse too far, and
-    unpaired surrogates cannot be encoded as UTF-8 for storage.
-    """
-    stack = [(value, 1)]
+def _check_surrogates(value: Any) -> None:
+    """Reject strings and keys with unpaired surrogates, which cannot be encoded as UTF-8 for storage."""
+    stack = [value]
     while stack:
-        item, depth = stack.pop()
+        item = stack.pop()
         if isinstance(item, str):
             strings = [item]
-        elif isinstance(item, (dict, list)):
-            if depth > MAX_DEPTH:
-                raise InvalidJson(f"the body is nested too deeply; at most {MAX_DEPTH} levels are allowed")
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-            strings = list(item) if isinstance(item, dict) else []
+        elif isinstance(item, dict):
+            strings = list(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            strings = []
+            stack.extend(item)
         else:
             continue
         for text in strings:
@@ -232,7 +228,7 @@ def parse_json(body: bytes) -> Any:
     # Only an escape can put a surrogate in a string, since the body decoded
     # as strict UTF-8; bodies without one skip the walk.
     if _SURROGATE_ESCAPE.search(text):
-        _check_nesting_and_surrogates(value)
+        _check_surrogates(value)
     return value
 
 
