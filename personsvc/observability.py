@@ -46,6 +46,9 @@ class Metrics:
         in_flight_gauge.set_function(in_flight)
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
+    def count_redis_error(self, error: BaseException) -> None:
+        self.redis_errors.labels(type(error).__name__).inc()
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
         children = self._children.get(key)

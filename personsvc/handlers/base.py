@@ -221,7 +221,7 @@ class BaseHandler(tornado.web.RequestHandler):
             log.info("%s: %d %s", where, problem.status, problem.detail)
         elif problem is not None and problem.status == 503:
             if isinstance(value, errors.REDIS_UNAVAILABLE):
-                self.application.settings["metrics"].redis_errors.labels(type(value).__name__).inc()
+                self.application.settings["metrics"].count_redis_error(value)
             unavailable_log.warning("%s: %d %s: %r", where, problem.status, problem.detail, value)
         else:
             log.error("%s: unexpected error", where, exc_info=(typ, value, tb))

@@ -177,7 +177,7 @@ class PersonHandler(BaseHandler):
             self.send_version(stored)
 
 
-class VersionsHandler(StreamingMixin, BaseHandler):
+class VersionsHandler(StreamingMixin):
     """``/persons/{id}/versions``: version history, and delete every version."""
 
     PATTERN = r"/persons/([^/]+)/versions"

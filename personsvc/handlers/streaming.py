@@ -76,7 +76,7 @@ class StreamingMixin(BaseHandler):
                      self.request.method, self.request.path, self.request_id, written)
             return
         except errors.REDIS_UNAVAILABLE as error:
-            self.application.settings["metrics"].redis_errors.labels(type(error).__name__).inc()
+            self.application.settings["metrics"].count_redis_error(error)
             log.warning("%s %s request_id=%s: Redis failed after %d documents, closing the stream: %r",
                         self.request.method, self.request.path, self.request_id, written, error)
             self.request.connection.close()
