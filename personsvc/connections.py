@@ -1,9 +1,9 @@
 """The HTTP server's connection handling: limits that respond in problem+json.
 
 Out of the box, Tornado 6.6 closes a connection without a response when the
-request line and headers exceed ``max_header_size``, and responds to a malformed
-request (a bad request line, an invalid header, a bad Content-Length) with
-a bare ``400 Bad Request`` that has no body. Here both become problem+json
+request line and headers exceed ``max_header_size``. It responds to a
+malformed request (a bad request line, an invalid header, a bad
+Content-Length) with a bare ``400 Bad Request`` that has no body. Here both become problem+json
 responses that name the limit or the fault, and connections beyond
 ``max_connections`` get a 503 problem instead of being served.
 """

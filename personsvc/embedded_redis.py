@@ -137,6 +137,7 @@ class EmbeddedRedis:
             self._socket_dir = self._socket_dir or tempfile.mkdtemp(prefix="personsvc-redis-")
         config_path = self.data_dir / "redis.conf"
         config_path.write_text(self._config())
+
         # The child inherits the lock's file descriptor, so the lock holds
         # until redis-server exits, even if this process is killed first.
         self.process = subprocess.Popen(
@@ -146,6 +147,7 @@ class EmbeddedRedis:
             preexec_fn=_die_with_parent,
             pass_fds=(self._lock_file,),
         )
+
         deadline = time.monotonic() + timeout
         while not self._answers_ping():
             if self.process.poll() is not None:
